@@ -1,0 +1,1 @@
+"""Stack config: schema, catalogs, sizing and validation (pure), plus the Pulumi loader."""

@@ -1,0 +1,346 @@
+"""The stack config schema: every `llm-serving:<key>` a stack file may set.
+
+Defaults are declared here, once; a stack file holds only what differs. Keys are
+camelCase in YAML and snake_case in Python. Unknown keys are errors at every level,
+so a typo never passes silently.
+
+Pure: no Pulumi imports. `loader.py` reads Pulumi config into `StackConfig`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Optional
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from config.catalog import (
+    BUILTIN_GPUS,
+    BUILTIN_MODELS,
+    CatalogEntry,
+    GpuModel,
+    ModelArchitecture,
+)
+
+# Kubernetes object names we derive from pool names must stay DNS-1123 labels
+# (63 characters). The longest suffix we add is "-prefetch" (9), so pool names are
+# capped to leave room for it.
+MAX_POOL_NAME_LENGTH = 40
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|M|G|T|P|E|Ei)?$")
+
+VLLM_IMAGE = "vllm/vllm-openai:v0.19.1"
+GPU_OPERATOR_CHART_VERSION = "v25.3.4"
+LONGHORN_CHART_VERSION = "1.9.1"
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 63 or not _DNS_LABEL.match(value):
+        raise ValueError(
+            "must be a DNS-1123 label: lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters"
+        )
+    return value
+
+
+def _quantity(value: str) -> str:
+    if not _QUANTITY.match(value):
+        raise ValueError("must be a Kubernetes quantity such as '8', '500m', '32Gi'")
+    return value
+
+
+def _pinned_image(value: str) -> str:
+    last_segment = value.rsplit("/", 1)[-1]
+    if "@sha256:" in value:
+        return value
+    if ":" not in last_segment or last_segment.endswith(":latest"):
+        raise ValueError("must be pinned to a version tag or digest, never ':latest' or untagged")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
+PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+
+
+class Section(CatalogEntry):
+    """Every config section: camelCase keys, unknown keys rejected, immutable."""
+
+
+# ---------------------------------------------------------------------------
+# Cluster-wide sections
+# ---------------------------------------------------------------------------
+
+
+class HuggingFaceConfig(Section):
+    """Where pods read the Hugging Face token from.
+
+    The token itself is never part of this schema: it is the secret config value
+    `llm-serving:hfToken` (see loader.py), or a Secret that already exists.
+    """
+
+    existing_secret: Optional[DnsLabel] = None
+    secret_key: str = "HF_TOKEN"
+
+
+class AuthConfig(Section):
+    """API key for the OpenAI-compatible endpoints (`/v1/*`)."""
+
+    enabled: bool = True
+    secret_name: DnsLabel = "vllm-api-key"
+
+
+class GpuOperatorConfig(Section):
+    install: bool = False
+    chart_version: str = GPU_OPERATOR_CHART_VERSION
+    repository: str = "https://helm.ngc.nvidia.com/nvidia"
+    namespace: DnsLabel = "gpu-operator"
+    values: dict = Field(default_factory=dict)
+
+
+class GpuTaint(Section):
+    key: str = "nvidia.com/gpu"
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class GpuConfig(Section):
+    """How pods land on GPU nodes; consumed only by GpuNodeSelector."""
+
+    products: list[str] = Field(default_factory=list)
+    runtime_class_name: Optional[DnsLabel] = "nvidia"
+    create_runtime_class: bool = False
+    runtime_class_handler: str = "nvidia"
+    taint: GpuTaint = Field(default_factory=GpuTaint)
+    max_gpus_per_node: int = Field(default=8, gt=0)
+    operator: GpuOperatorConfig = Field(default_factory=GpuOperatorConfig)
+
+
+class VllmDefaults(Section):
+    image: PinnedImage = VLLM_IMAGE
+    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
+
+
+class HostPathCache(Section):
+    path: str = "/var/lib/llm-models"
+    # Pin the volume to one node; pods using it are then scheduled there.
+    node_name: Optional[str] = None
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must be an absolute path on the node")
+        return value
+
+
+class LonghornCache(Section):
+    install: bool = True
+    chart_version: str = LONGHORN_CHART_VERSION
+    repository: str = "https://charts.longhorn.io"
+    namespace: DnsLabel = "longhorn-system"
+    storage_class_name: DnsLabel = "longhorn-rwx"
+    replica_count: int = Field(default=3, ge=1)
+    values: dict = Field(default_factory=dict)
+
+
+class PvcCache(Section):
+    storage_class_name: Optional[str] = None
+    access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = "ReadWriteOnce"
+
+
+class PrefetchConfig(Section):
+    enabled: bool = False
+    image: Optional[PinnedImage] = None  # default: the vLLM image (it ships the hf CLI)
+    backoff_limit: int = Field(default=4, ge=0)
+    active_deadline_seconds: int = Field(default=7200, gt=0)
+
+
+class ModelCacheConfig(Section):
+    """Where model weights live between pod restarts (seed 002's three options)."""
+
+    mode: Literal["hostPath", "longhorn", "pvc"] = "hostPath"
+    size: Quantity = "500Gi"
+    mount_path: str = "/root/.cache/huggingface"
+    retain_on_destroy: bool = True
+    host_path: HostPathCache = Field(default_factory=HostPathCache)
+    longhorn: LonghornCache = Field(default_factory=LonghornCache)
+    pvc: PvcCache = Field(default_factory=PvcCache)
+    prefetch: PrefetchConfig = Field(default_factory=PrefetchConfig)
+
+
+# ---------------------------------------------------------------------------
+# Pools
+# ---------------------------------------------------------------------------
+
+Dtype = Literal["auto", "half", "float16", "bfloat16", "float", "float32"]
+KvCacheDtype = Literal["auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2"]
+Quantization = Literal["awq", "awq_marlin", "gptq", "gptq_marlin", "fp8", "compressed-tensors"]
+BlockSize = Literal[1, 8, 16, 32, 64, 128, 256]
+
+
+class PodResources(Section):
+    cpu: Quantity = "8"
+    memory: Quantity = "32Gi"
+
+
+class SharedMemory(Section):
+    # None: mounted whenever a pod has more than one GPU (NCCL needs it).
+    enabled: Optional[bool] = None
+    size: Quantity = "16Gi"
+
+
+class ServiceConfig(Section):
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
+    port: int = Field(default=8000, ge=1, le=65535)
+    session_affinity: Literal["None", "ClientIP"] = "None"
+    session_affinity_timeout_seconds: int = Field(default=3600, ge=1, le=86400)
+
+
+class ProbeConfig(Section):
+    # Model download and load can take half an hour for large models; the
+    # startupProbe holds liveness off until then.
+    startup_timeout_seconds: int = Field(default=1800, ge=60)
+    readiness_period_seconds: int = Field(default=5, ge=1)
+    liveness_period_seconds: int = Field(default=10, ge=1)
+    liveness_failure_threshold: int = Field(default=3, ge=1)
+
+
+class RolloutConfig(Section):
+    # maxSurge 0: a rollout never needs a spare GPU.
+    max_surge: int = Field(default=0, ge=0)
+    max_unavailable: int = Field(default=1, ge=0)
+    termination_grace_period_seconds: int = Field(default=120, ge=0)
+
+    @model_validator(mode="after")
+    def _can_progress(self) -> "RolloutConfig":
+        if self.max_surge == 0 and self.max_unavailable == 0:
+            raise ValueError("maxSurge and maxUnavailable cannot both be 0: no rollout could proceed")
+        return self
+
+
+class DisruptionBudgetConfig(Section):
+    enabled: bool = True
+    max_unavailable: int = Field(default=1, ge=0)
+
+
+class AutoscalingConfig(Section):
+    """Scale on queue depth (`vllm:num_requests_waiting`), never on CPU."""
+
+    mode: Literal["none", "hpa", "keda"] = "none"
+    min_replicas: int = Field(default=1, ge=0)
+    max_replicas: int = Field(default=4, ge=1)
+    target_queue_depth: int = Field(default=5, ge=1)
+    # hpa: the Pods metric name as prometheus-adapter exposes it (colons become
+    # underscores there).
+    hpa_metric_name: str = "vllm_num_requests_waiting"
+    # keda: the Prometheus that holds vLLM's metrics.
+    prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
+    polling_interval_seconds: int = Field(default=15, ge=1)
+    cooldown_period_seconds: int = Field(default=300, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "AutoscalingConfig":
+        if self.max_replicas < self.min_replicas:
+            raise ValueError("maxReplicas must be at least minReplicas")
+        if self.mode == "hpa" and self.min_replicas < 1:
+            raise ValueError("an HPA cannot scale to zero: set minReplicas >= 1 or use mode 'keda'")
+        return self
+
+
+class ServiceMonitorConfig(Section):
+    enabled: bool = False
+    interval: str = "15s"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class PoolConfig(Section):
+    """N identical vLLM pods serving one model behind one Service."""
+
+    model: str
+    served_model_name: Optional[str] = None
+    revision: Optional[str] = None
+    image: Optional[PinnedImage] = None
+    replicas: int = Field(default=1, ge=0)
+    gpu_products: Optional[list[str]] = None
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    pipeline_parallel_size: int = Field(default=1, ge=1)
+    max_model_len: Optional[int] = Field(default=None, ge=16)
+    max_num_seqs: Optional[int] = Field(default=None, ge=1)
+    max_num_batched_tokens: Optional[int] = Field(default=None, ge=16)
+    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
+    dtype: Dtype = "auto"
+    quantization: Optional[Quantization] = None
+    kv_cache_dtype: KvCacheDtype = "auto"
+    enable_prefix_caching: bool = True
+    block_size: Optional[BlockSize] = None
+    # Reserve for what vLLM's profiler does not count: CUDA context, NCCL buffers,
+    # CUDA graphs.
+    overhead_gib: float = Field(default=1.5, ge=0)
+    extra_args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    resources: PodResources = Field(default_factory=PodResources)
+    shm: SharedMemory = Field(default_factory=SharedMemory)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
+    probes: ProbeConfig = Field(default_factory=ProbeConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    service_monitor: ServiceMonitorConfig = Field(default_factory=ServiceMonitorConfig)
+
+    @property
+    def gpus_per_pod(self) -> int:
+        return self.tensor_parallel_size * self.pipeline_parallel_size
+
+    @property
+    def served_name(self) -> str:
+        return self.served_model_name or self.model
+
+    @property
+    def max_pods(self) -> int:
+        """The most pods this pool can run at once (replicas, or the autoscaler's max)."""
+        if self.autoscaling.mode == "none":
+            return self.replicas
+        return self.autoscaling.max_replicas
+
+
+def _pool_name(value: str) -> str:
+    _dns_label(value)
+    if len(value) > MAX_POOL_NAME_LENGTH:
+        raise ValueError(
+            f"must be at most {MAX_POOL_NAME_LENGTH} characters so that derived object "
+            "names stay valid DNS labels"
+        )
+    return value
+
+
+PoolName = Annotated[str, AfterValidator(_pool_name)]
+
+
+class StackConfig(Section):
+    """The whole `llm-serving:` config namespace of one stack."""
+
+    namespace: DnsLabel = "llm-serving"
+    create_namespace: bool = True
+    hugging_face: HuggingFaceConfig = Field(default_factory=HuggingFaceConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    gpu: GpuConfig = Field(default_factory=GpuConfig)
+    vllm: VllmDefaults = Field(default_factory=VllmDefaults)
+    model_cache: ModelCacheConfig = Field(default_factory=ModelCacheConfig)
+    # Stack additions to the catalogs; an entry with a built-in key replaces it.
+    models: dict[str, ModelArchitecture] = Field(default_factory=dict)
+    gpus: dict[str, GpuModel] = Field(default_factory=dict)
+    pools: dict[PoolName, PoolConfig] = Field(min_length=1)
+
+    @property
+    def model_catalog(self) -> dict[str, ModelArchitecture]:
+        return {**BUILTIN_MODELS, **self.models}
+
+    @property
+    def gpu_catalog(self) -> dict[str, GpuModel]:
+        return {**BUILTIN_GPUS, **self.gpus}
+
+    def accepted_products(self, pool: PoolConfig) -> list[str]:
+        return pool.gpu_products if pool.gpu_products is not None else self.gpu.products
+
+    def image_for(self, pool: PoolConfig) -> str:
+        return pool.image or self.vllm.image

@@ -1,0 +1,367 @@
+"""Checks that span keys: catalog references, parallelism, and whether each pod fits.
+
+`check_stack` either returns the capacity report or raises one `ConfigError` listing
+every problem found. Pure: no Pulumi imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from config import sizing
+from config.catalog import GpuModel, ModelArchitecture
+from config.errors import ConfigError, Problem
+from config.schema import PoolConfig, StackConfig
+from config.vllm_args import conflicting_extra_args
+
+# Pool quantization flags a pre-quantized checkpoint accepts, by checkpoint method.
+_COMPATIBLE_QUANTIZATION = {
+    "awq": {"awq", "awq_marlin"},
+    "gptq": {"gptq", "gptq_marlin"},
+    "fp8": {"fp8"},
+    "compressed-tensors": {"compressed-tensors"},
+}
+# What vLLM can quantize on the fly from an unquantized checkpoint.
+_ONLINE_QUANTIZATION = {"fp8"}
+
+
+@dataclass(frozen=True)
+class PoolCapacity:
+    """What one pool can hold, per pod, on its smallest accepted GPU."""
+
+    pool: str
+    model: str
+    gpu_product: str
+    pods: int
+    gpus_per_pod: int
+    max_model_len: int
+    kv_cache_tokens_per_pod: int
+    max_concurrent_full_sequences: int
+    weights_gib_per_gpu: float
+    kv_cache_gib_per_gpu: float
+
+    @property
+    def total_gpus(self) -> int:
+        return self.pods * self.gpus_per_pod
+
+    def as_output(self) -> dict:
+        return {
+            "model": self.model,
+            "gpuProduct": self.gpu_product,
+            "pods": self.pods,
+            "gpusPerPod": self.gpus_per_pod,
+            "totalGpus": self.total_gpus,
+            "maxModelLen": self.max_model_len,
+            "kvCacheTokensPerPod": self.kv_cache_tokens_per_pod,
+            "maxConcurrentFullLengthSequencesPerPod": self.max_concurrent_full_sequences,
+            "weightsGiBPerGpu": round(self.weights_gib_per_gpu, 2),
+            "kvCacheGiBPerGpu": round(self.kv_cache_gib_per_gpu, 2),
+        }
+
+
+@dataclass(frozen=True)
+class CapacityReport:
+    pools: dict[str, PoolCapacity]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_gpus(self) -> int:
+        return sum(p.total_gpus for p in self.pools.values())
+
+    def as_output(self) -> dict:
+        return {
+            "totalGpus": self.total_gpus,
+            "pools": {name: p.as_output() for name, p in self.pools.items()},
+        }
+
+    def max_model_len(self, pool: str) -> int:
+        return self.pools[pool].max_model_len
+
+
+def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
+    """Every cross-key rule; raises ConfigError with all problems, or returns the report."""
+    problems: list[Problem] = []
+    capacities: dict[str, PoolCapacity] = {}
+    warnings: list[str] = []
+    for name, pool in stack.pools.items():
+        checker = _PoolChecker(stack, name, pool)
+        capacity = checker.check()
+        problems += checker.problems
+        if capacity is not None:
+            capacities[name] = capacity
+        warnings += checker.warnings
+    problems += _check_secrets(stack, has_hf_token)
+    if problems:
+        raise ConfigError(problems)
+    return CapacityReport(pools=capacities, warnings=warnings)
+
+
+def _check_secrets(stack: StackConfig, has_hf_token: bool) -> list[Problem]:
+    if has_hf_token or stack.hugging_face.existing_secret:
+        return []
+    catalog = stack.model_catalog
+    gated = sorted(
+        {pool.model for pool in stack.pools.values() if pool.model in catalog and catalog[pool.model].gated}
+    )
+    if not gated:
+        return []
+    return [
+        Problem(
+            key="hfToken",
+            value=None,
+            reason=f"not set, and {', '.join(gated)} is gated on Hugging Face",
+            fix="run `pulumi config set --secret hfToken <token>` (or set "
+            "llm-serving:huggingFace.existingSecret to a Secret holding it)",
+        )
+    ]
+
+
+class _PoolChecker:
+    """Checks one pool; collects problems instead of stopping at the first."""
+
+    def __init__(self, stack: StackConfig, name: str, pool: PoolConfig):
+        self.stack = stack
+        self.name = name
+        self.pool = pool
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def _problem(self, key: str, value: object, reason: str, fix: str) -> None:
+        self.problems.append(Problem(f"pools.{self.name}.{key}", value, reason, fix))
+
+    def check(self) -> Optional[PoolCapacity]:
+        pool = self.pool
+        arch = self._model()
+        gpu_product, gpu = self._smallest_gpu()
+        self._extra_args()
+        self._storage()
+        if arch is None or gpu is None:
+            return None
+        max_model_len = pool.max_model_len or arch.max_context
+        checks = [
+            self._parallelism(arch),
+            self._context(arch, max_model_len),
+            self._quantization(arch),
+            self._dtype(arch, gpu_product, gpu),
+        ]
+        if not all(checks):
+            return None
+        return self._fit(arch, gpu_product, gpu, max_model_len)
+
+    def _model(self) -> Optional[ModelArchitecture]:
+        catalog = self.stack.model_catalog
+        arch = catalog.get(self.pool.model)
+        if arch is None:
+            self._problem(
+                "model",
+                self.pool.model,
+                "is not in the model catalog",
+                f"use a catalog model ({', '.join(sorted(catalog))}) or describe it under "
+                "llm-serving:models",
+            )
+        return arch
+
+    def _smallest_gpu(self) -> tuple[str, Optional[GpuModel]]:
+        """The accepted GPU with the least memory: the pod must fit on any of them."""
+        products = self.stack.accepted_products(self.pool)
+        catalog = self.stack.gpu_catalog
+        if not products:
+            self._problem(
+                "gpuProducts",
+                None,
+                "no accepted GPU products for this pool",
+                "set llm-serving:gpu.products, or gpuProducts on the pool, to nvidia.com/gpu.product "
+                f"label values such as {', '.join(sorted(catalog)[:4])}",
+            )
+            return "", None
+        unknown = [p for p in products if p not in catalog]
+        if unknown:
+            self._problem(
+                "gpuProducts",
+                products,
+                f"{', '.join(unknown)} not in the GPU catalog",
+                f"use known labels ({', '.join(sorted(catalog))}) or describe the GPU under "
+                "llm-serving:gpus with its memoryMib",
+            )
+            return "", None
+        product = min(products, key=lambda p: catalog[p].memory_mib)
+        return product, catalog[product]
+
+    def _extra_args(self) -> None:
+        for flag, owner in conflicting_extra_args(self.pool.extra_args).items():
+            self._problem(
+                "extraArgs",
+                flag,
+                "sets a flag that a typed key already renders",
+                f"remove it from extraArgs and use {owner}",
+            )
+
+    def _storage(self) -> None:
+        cache = self.stack.model_cache
+        if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and self.pool.max_pods > 1:
+            self.warnings.append(
+                f"pools.{self.name}: {self.pool.max_pods} pods share one ReadWriteOnce model-cache "
+                "claim; they must all run on one node (set modelCache.pvc.accessMode to "
+                "ReadWriteMany or use modelCache.mode longhorn for a multi-node pool)"
+            )
+
+    def _parallelism(self, arch: ModelArchitecture) -> bool:
+        pool = self.pool
+        limit = self.stack.gpu.max_gpus_per_node
+        ok = True
+        if arch.num_attention_heads % pool.tensor_parallel_size:
+            valid = sizing.valid_tensor_parallel_sizes(arch, limit)
+            self._problem(
+                "tensorParallelSize",
+                pool.tensor_parallel_size,
+                f"{pool.model} has {arch.num_attention_heads} attention heads, which is not "
+                f"divisible by {pool.tensor_parallel_size} (vLLM refuses to start)",
+                f"use one of {', '.join(map(str, valid))}",
+            )
+            ok = False
+        if pool.pipeline_parallel_size > arch.num_layers:
+            self._problem(
+                "pipelineParallelSize",
+                pool.pipeline_parallel_size,
+                f"{pool.model} has only {arch.num_layers} layers",
+                f"use at most {arch.num_layers}",
+            )
+            ok = False
+        if pool.gpus_per_pod > limit:
+            self._problem(
+                "tensorParallelSize",
+                pool.tensor_parallel_size,
+                f"a pod would need {pool.gpus_per_pod} GPUs (tensorParallelSize x "
+                f"pipelineParallelSize) but a node has at most {limit} (llm-serving:gpu.maxGpusPerNode); "
+                "pods that span nodes are not supported yet",
+                "lower tensorParallelSize/pipelineParallelSize, quantize, or raise "
+                "gpu.maxGpusPerNode if your nodes have more GPUs",
+            )
+            ok = False
+        return ok
+
+    def _context(self, arch: ModelArchitecture, max_model_len: int) -> bool:
+        if max_model_len > arch.max_context:
+            self._problem(
+                "maxModelLen",
+                max_model_len,
+                f"{self.pool.model} supports at most {arch.max_context} tokens of context",
+                f"use {arch.max_context} or less",
+            )
+            return False
+        return True
+
+    def _quantization(self, arch: ModelArchitecture) -> bool:
+        requested = self.pool.quantization
+        if requested is None:
+            return True
+        if arch.quantization is not None:
+            allowed = _COMPATIBLE_QUANTIZATION[arch.quantization]
+            if requested not in allowed:
+                self._problem(
+                    "quantization",
+                    requested,
+                    f"{self.pool.model} is a pre-quantized {arch.quantization} checkpoint",
+                    f"remove the key (vLLM reads it from the checkpoint) or use one of {sorted(allowed)}",
+                )
+                return False
+            return True
+        if requested not in _ONLINE_QUANTIZATION:
+            self._problem(
+                "quantization",
+                requested,
+                f"{requested} needs a pre-quantized checkpoint and {self.pool.model} is not one",
+                "use quantization fp8 (vLLM quantizes on the fly) or a model that ships "
+                f"{requested} weights",
+            )
+            return False
+        return True
+
+    def _dtype(self, arch: ModelArchitecture, product: str, gpu: GpuModel) -> bool:
+        if self.pool.dtype == "bfloat16" and not gpu.supports_bfloat16:
+            self._problem(
+                "dtype",
+                self.pool.dtype,
+                f"{product} (compute capability {gpu.compute_capability}) has no bfloat16 support",
+                "use dtype float16, or accept only GPUs of compute capability 8.0 or newer",
+            )
+            return False
+        return True
+
+    def _shape(self, arch: ModelArchitecture, gpu: GpuModel, max_model_len: int) -> sizing.PodShape:
+        pool = self.pool
+        dtype = arch.default_dtype if pool.dtype == "auto" else pool.dtype
+        if dtype == "bfloat16" and not gpu.supports_bfloat16:
+            dtype = "float16"  # vLLM falls back on such GPUs; same size
+        dtype_bytes = sizing.DTYPE_BYTES[dtype]
+        kv_bytes = 1 if pool.kv_cache_dtype.startswith("fp8") else dtype_bytes
+        default_tokens, default_seqs = sizing.scheduler_defaults(gpu)
+        return sizing.PodShape(
+            arch=arch,
+            gpu=gpu,
+            tensor_parallel_size=pool.tensor_parallel_size,
+            pipeline_parallel_size=pool.pipeline_parallel_size,
+            max_model_len=max_model_len,
+            gpu_memory_utilization=pool.gpu_memory_utilization,
+            weight_bytes=sizing.weight_bytes(arch, dtype_bytes, pool.quantization),
+            activation_dtype_bytes=dtype_bytes,
+            kv_dtype_bytes=kv_bytes,
+            block_size=pool.block_size or sizing.DEFAULT_BLOCK_SIZE,
+            max_num_batched_tokens=pool.max_num_batched_tokens or default_tokens,
+            max_num_seqs=pool.max_num_seqs or default_seqs,
+            overhead_gib=pool.overhead_gib,
+        )
+
+    def _fit(
+        self, arch: ModelArchitecture, product: str, gpu: GpuModel, max_model_len: int
+    ) -> Optional[PoolCapacity]:
+        pool = self.pool
+        shape = self._shape(arch, gpu, max_model_len)
+        capacity = sizing.pod_capacity(shape)
+        if capacity.fits:
+            return PoolCapacity(
+                pool=self.name,
+                model=pool.model,
+                gpu_product=product,
+                pods=pool.max_pods,
+                gpus_per_pod=pool.gpus_per_pod,
+                max_model_len=max_model_len,
+                kv_cache_tokens_per_pod=capacity.kv_cache_tokens,
+                max_concurrent_full_sequences=capacity.max_concurrent_full_sequences,
+                weights_gib_per_gpu=capacity.weight_bytes_per_gpu / sizing.GIB,
+                kv_cache_gib_per_gpu=capacity.kv_cache_bytes_per_gpu / sizing.GIB,
+            )
+        usable = capacity.usable_bytes / sizing.GIB
+        budget = (
+            f"on {product} ({gpu.memory_mib} MiB) with gpuMemoryUtilization "
+            f"{pool.gpu_memory_utilization}, {usable:.1f} GiB per GPU is usable"
+        )
+        online_ok = arch.quantization is None and pool.quantization is None
+        fixes = sizing.remedies(shape, self.stack.gpu.max_gpus_per_node, self.stack.gpu_catalog, online_ok)
+        fix = "set " + " or ".join(fixes) if fixes else (
+            "no single change fits it: combine more tensor parallelism, quantization and a larger GPU"
+        )
+        if not capacity.weights_fit:
+            self._problem(
+                "tensorParallelSize",
+                pool.tensor_parallel_size,
+                f"{pool.model} does not fit: {budget}, but the weights alone need "
+                f"{capacity.weight_bytes_per_gpu / sizing.GIB:.1f} GiB per GPU (plus "
+                f"{(capacity.activation_bytes + capacity.overhead_bytes) / sizing.GIB:.1f} GiB "
+                "activations and overhead)",
+                fix,
+            )
+        else:
+            needed = capacity.tokens_needed_for_one_sequence * capacity.kv_bytes_per_token_per_gpu
+            self._problem(
+                "maxModelLen",
+                max_model_len,
+                f"the KV cache cannot hold one full sequence: {budget}; after "
+                f"{capacity.weight_bytes_per_gpu / sizing.GIB:.1f} GiB of weights, "
+                f"{max(capacity.kv_cache_bytes_per_gpu, 0) / sizing.GIB:.1f} GiB is left for the "
+                f"KV cache ({capacity.kv_cache_tokens} tokens), but {max_model_len} tokens need "
+                f"{needed / sizing.GIB:.1f} GiB",
+                fix,
+            )
+        return None

@@ -1,0 +1,90 @@
+"""`vllm serve` arguments, rendered once from a validated pool config.
+
+The `vllm/vllm-openai` image's entrypoint is `vllm serve`; its first positional
+argument is the model (../shared/notes/vllm.md, section 1). Every flag we render from
+a typed key is listed in `TYPED_FLAGS`, so `extraArgs` cannot set it a second time.
+"""
+
+from __future__ import annotations
+
+from config.schema import PoolConfig
+
+# Flag -> the typed config key (under pools.<name>) that owns it.
+TYPED_FLAGS: dict[str, str] = {
+    "--model": "model",
+    "--served-model-name": "servedModelName",
+    "--revision": "revision",
+    "--port": "service.port",
+    "--host": "(always all interfaces)",
+    "--tensor-parallel-size": "tensorParallelSize",
+    "-tp": "tensorParallelSize",
+    "--pipeline-parallel-size": "pipelineParallelSize",
+    "-pp": "pipelineParallelSize",
+    "--max-model-len": "maxModelLen",
+    "--max-num-seqs": "maxNumSeqs",
+    "--max-num-batched-tokens": "maxNumBatchedTokens",
+    "--gpu-memory-utilization": "gpuMemoryUtilization",
+    "--dtype": "dtype",
+    "--quantization": "quantization",
+    "-q": "quantization",
+    "--kv-cache-dtype": "kvCacheDtype",
+    "--enable-prefix-caching": "enablePrefixCaching",
+    "--no-enable-prefix-caching": "enablePrefixCaching",
+    "--block-size": "blockSize",
+    "--api-key": "llm-serving:auth (the key comes from a Secret as VLLM_API_KEY)",
+    "--hf-token": "llm-serving:hfToken (a secret; pods read it as HF_TOKEN)",
+    "--download-dir": "llm-serving:modelCache",
+}
+
+
+def flag_name(argument: str) -> str:
+    """'--max-model-len=4096' -> '--max-model-len'."""
+    return argument.split("=", 1)[0]
+
+
+def conflicting_extra_args(extra_args: list[str]) -> dict[str, str]:
+    """Flags in extraArgs that a typed key already renders: {flag: owning key}."""
+    return {
+        flag_name(arg): TYPED_FLAGS[flag_name(arg)]
+        for arg in extra_args
+        if flag_name(arg) in TYPED_FLAGS
+    }
+
+
+def render_vllm_args(pool: PoolConfig, max_model_len: int) -> list[str]:
+    """The container args for one pool's vLLM server (the model comes first).
+
+    `max_model_len` is the resolved value (the pool's, or the model's maximum) so
+    that what sizing checked is exactly what vLLM is told.
+    """
+    args = [
+        pool.model,
+        "--served-model-name",
+        pool.served_name,
+        "--port",
+        str(pool.service.port),
+        "--tensor-parallel-size",
+        str(pool.tensor_parallel_size),
+        "--pipeline-parallel-size",
+        str(pool.pipeline_parallel_size),
+        "--max-model-len",
+        str(max_model_len),
+        "--gpu-memory-utilization",
+        str(pool.gpu_memory_utilization),
+        "--dtype",
+        pool.dtype,
+        "--kv-cache-dtype",
+        pool.kv_cache_dtype,
+        "--enable-prefix-caching" if pool.enable_prefix_caching else "--no-enable-prefix-caching",
+    ]
+    optional = {
+        "--revision": pool.revision,
+        "--max-num-seqs": pool.max_num_seqs,
+        "--max-num-batched-tokens": pool.max_num_batched_tokens,
+        "--quantization": pool.quantization,
+        "--block-size": pool.block_size,
+    }
+    for flag, value in optional.items():
+        if value is not None:
+            args += [flag, str(value)]
+    return args + list(pool.extra_args)
