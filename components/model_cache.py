@@ -1,0 +1,298 @@
+"""ModelCache: where model weights persist, shared by a pool's pods (seed 002).
+
+Three modes:
+- `hostPath`: a PersistentVolume at a directory on the node plus a claim bound to
+  it; every pod on that node shares it (optionally pinned to one node).
+- `longhorn`: Longhorn installed as a pinned Helm release, an RWX StorageClass and
+  one ReadWriteMany claim shared by every pod on every node.
+- `pvc`: one claim per pool from a StorageClass you name.
+
+An optional prefetch Job downloads each model into each claim once, so replicas do
+not each download it; pools wait for it. `pulumi destroy` keeps the volumes (and the
+weights on them) unless `modelCache.retainOnDestroy` is false.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.labels import workload_labels
+from components.pod_secrets import SecretRef
+from config.schema import ModelCacheConfig, PoolConfig
+
+SHARED_CLAIM_NAME = "model-cache"
+VOLUME_NAME = "model-cache"
+
+
+@dataclass(frozen=True)
+class CacheMount:
+    """How a pod mounts the cache: the claim, the mount path, and HF_HOME on it."""
+
+    claim_name: str
+    mount_path: str
+    # Resources a pod using this cache must wait for (claims, prefetch Jobs).
+    ready: list[pulumi.Resource] = field(default_factory=list)
+
+    def volume(self) -> k8s.core.v1.VolumeArgs:
+        return k8s.core.v1.VolumeArgs(
+            name=VOLUME_NAME,
+            persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                claim_name=self.claim_name
+            ),
+        )
+
+    def volume_mount(self) -> k8s.core.v1.VolumeMountArgs:
+        return k8s.core.v1.VolumeMountArgs(name=VOLUME_NAME, mount_path=self.mount_path)
+
+    def env(self) -> list[k8s.core.v1.EnvVarArgs]:
+        return [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.mount_path)]
+
+
+class ModelCache(pulumi.ComponentResource):
+    """Owns the cache volumes, claims and prefetch Jobs; hands pools a CacheMount."""
+
+    def __init__(
+        self,
+        name: str,
+        spec: ModelCacheConfig,
+        namespace: pulumi.Input[str],
+        pools: dict[str, PoolConfig],
+        prefetch_image: str,
+        hf_token: Optional[SecretRef],
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        super().__init__("llm-serving:storage:ModelCache", name, None, opts)
+        self.spec = spec
+        self._name = name
+        self._namespace = namespace
+        self._volume_opts = pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_destroy)
+        self._mounts: dict[str, CacheMount] = {}
+
+        if spec.mode == "hostPath":
+            claim = self._host_path_claim()
+            claims = {pool: (SHARED_CLAIM_NAME, claim) for pool in pools}
+        elif spec.mode == "longhorn":
+            claim = self._longhorn_claim()
+            claims = {pool: (SHARED_CLAIM_NAME, claim) for pool in pools}
+        else:
+            claims = {pool: self._pool_claim(pool) for pool in pools}
+
+        prefetched: dict[tuple[str, str, Optional[str]], k8s.batch.v1.Job] = {}
+        for pool_name, pool in pools.items():
+            claim_name, claim = claims[pool_name]
+            ready: list[pulumi.Resource] = [claim]
+            if spec.prefetch.enabled:
+                key = (claim_name, pool.model, pool.revision)
+                if key not in prefetched:
+                    prefetched[key] = self._prefetch_job(
+                        pool_name, pool, claim_name, claim, prefetch_image, hf_token
+                    )
+                ready.append(prefetched[key])
+            self._mounts[pool_name] = CacheMount(claim_name, spec.mount_path, ready)
+
+        self.claim_names = sorted({mount.claim_name for mount in self._mounts.values()})
+        self.register_outputs({"mode": spec.mode, "claims": self.claim_names})
+
+    def mount_for(self, pool_name: str) -> CacheMount:
+        return self._mounts[pool_name]
+
+    def _claim(
+        self,
+        resource_name: str,
+        claim_name: str,
+        access_mode: str,
+        storage_class_name: Optional[str],
+        volume_name: Optional[pulumi.Input[str]] = None,
+        depends_on: Optional[list[pulumi.Resource]] = None,
+    ) -> k8s.core.v1.PersistentVolumeClaim:
+        return k8s.core.v1.PersistentVolumeClaim(
+            resource_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=claim_name,
+                namespace=self._namespace,
+                labels=workload_labels(self._name, "model-cache", name="model-cache"),
+                # Pulumi would otherwise wait for binding, which a
+                # WaitForFirstConsumer class only does once a pod exists.
+                annotations={"pulumi.com/skipAwait": "true"},
+            ),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=[access_mode],
+                storage_class_name=storage_class_name,
+                volume_name=volume_name,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(
+                    requests={"storage": self.spec.size}
+                ),
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                self._volume_opts, pulumi.ResourceOptions(depends_on=depends_on or [])
+            ),
+        )
+
+    def _host_path_claim(self) -> k8s.core.v1.PersistentVolumeClaim:
+        host = self.spec.host_path
+        node_affinity = None
+        if host.node_name:
+            node_affinity = k8s.core.v1.VolumeNodeAffinityArgs(
+                required=k8s.core.v1.NodeSelectorArgs(
+                    node_selector_terms=[
+                        k8s.core.v1.NodeSelectorTermArgs(
+                            match_expressions=[
+                                k8s.core.v1.NodeSelectorRequirementArgs(
+                                    key="kubernetes.io/hostname", operator="In", values=[host.node_name]
+                                )
+                            ]
+                        )
+                    ]
+                )
+            )
+        # PersistentVolumes are cluster-scoped: the namespace keeps names unique.
+        volume_name = pulumi.Output.concat(self._namespace, "-", SHARED_CLAIM_NAME)
+        volume = k8s.core.v1.PersistentVolume(
+            f"{self._name}-host-path",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=volume_name,
+                labels=workload_labels(self._name, "model-cache", name="model-cache"),
+            ),
+            spec=k8s.core.v1.PersistentVolumeSpecArgs(
+                capacity={"storage": self.spec.size},
+                access_modes=["ReadWriteOnce"],
+                persistent_volume_reclaim_policy="Retain",
+                storage_class_name="",
+                host_path=k8s.core.v1.HostPathVolumeSourceArgs(path=host.path, type="DirectoryOrCreate"),
+                claim_ref=k8s.core.v1.ObjectReferenceArgs(
+                    namespace=self._namespace, name=SHARED_CLAIM_NAME
+                ),
+                node_affinity=node_affinity,
+            ),
+            opts=self._volume_opts,
+        )
+        # storageClassName "" binds statically and keeps a default class out of it.
+        return self._claim(
+            f"{self._name}-claim",
+            SHARED_CLAIM_NAME,
+            "ReadWriteOnce",
+            "",
+            volume_name=volume.metadata.name,
+            depends_on=[volume],
+        )
+
+    def _longhorn_claim(self) -> k8s.core.v1.PersistentVolumeClaim:
+        longhorn = self.spec.longhorn
+        after_install: list[pulumi.Resource] = []
+        if longhorn.install:
+            namespace = k8s.core.v1.Namespace(
+                f"{self._name}-longhorn-ns",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=longhorn.namespace),
+                opts=self._volume_opts,
+            )
+            release = k8s.helm.v3.Release(
+                f"{self._name}-longhorn",
+                name="longhorn",
+                chart="longhorn",
+                version=longhorn.chart_version,
+                namespace=namespace.metadata.name,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=longhorn.repository),
+                # Our StorageClass below is the one pools use; Longhorn's own
+                # default class must not take over the cluster's default.
+                values={"persistence": {"defaultClass": False}, **longhorn.values},
+                # Uninstalling Longhorn deletes every volume it manages.
+                opts=self._volume_opts,
+            )
+            after_install.append(release)
+        storage_class = k8s.storage.v1.StorageClass(
+            f"{self._name}-storage-class",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=longhorn.storage_class_name),
+            provisioner="driver.longhorn.io",
+            allow_volume_expansion=True,
+            reclaim_policy="Retain" if self.spec.retain_on_destroy else "Delete",
+            volume_binding_mode="Immediate",
+            parameters={
+                "numberOfReplicas": str(longhorn.replica_count),
+                "staleReplicaTimeout": "30",
+                "fsType": "ext4",
+            },
+            opts=pulumi.ResourceOptions.merge(
+                self._volume_opts, pulumi.ResourceOptions(depends_on=after_install)
+            ),
+        )
+        return self._claim(
+            f"{self._name}-claim",
+            SHARED_CLAIM_NAME,
+            "ReadWriteMany",
+            storage_class.metadata.name,
+            depends_on=[storage_class],
+        )
+
+    def _pool_claim(self, pool_name: str) -> tuple[str, k8s.core.v1.PersistentVolumeClaim]:
+        claim_name = f"{pool_name}-model-cache"
+        pvc = self.spec.pvc
+        claim = self._claim(
+            f"{self._name}-{pool_name}-claim", claim_name, pvc.access_mode, pvc.storage_class_name
+        )
+        return claim_name, claim
+
+    def _prefetch_job(
+        self,
+        pool_name: str,
+        pool: PoolConfig,
+        claim_name: str,
+        claim: pulumi.Resource,
+        image: str,
+        hf_token: Optional[SecretRef],
+    ) -> k8s.batch.v1.Job:
+        prefetch = self.spec.prefetch
+        command = ["hf", "download", pool.model]
+        if pool.revision:
+            command += ["--revision", pool.revision]
+        env = [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.spec.mount_path)]
+        if hf_token is not None:
+            env.append(hf_token.env("HF_TOKEN"))
+        labels = workload_labels(pool_name, "prefetch", name="model-prefetch")
+        return k8s.batch.v1.Job(
+            f"{self._name}-{pool_name}-prefetch",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{pool_name}-prefetch", namespace=self._namespace, labels=labels
+            ),
+            spec=k8s.batch.v1.JobSpecArgs(
+                backoff_limit=prefetch.backoff_limit,
+                active_deadline_seconds=prefetch.active_deadline_seconds,
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        restart_policy="OnFailure",
+                        containers=[
+                            k8s.core.v1.ContainerArgs(
+                                name="download",
+                                image=prefetch.image or image,
+                                # `hf download` skips files already in the cache, so
+                                # a re-run after a partial download resumes it.
+                                command=command,
+                                env=env,
+                                resources=k8s.core.v1.ResourceRequirementsArgs(
+                                    requests={"cpu": "1", "memory": "2Gi"},
+                                    limits={"memory": "4Gi"},
+                                ),
+                                volume_mounts=[
+                                    k8s.core.v1.VolumeMountArgs(
+                                        name=VOLUME_NAME, mount_path=self.spec.mount_path
+                                    )
+                                ],
+                            )
+                        ],
+                        volumes=[CacheMount(claim_name, self.spec.mount_path).volume()],
+                    ),
+                ),
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[claim],
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=f"{prefetch.active_deadline_seconds}s",
+                    update=f"{prefetch.active_deadline_seconds}s",
+                ),
+            ),
+        )
