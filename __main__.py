@@ -83,10 +83,9 @@ for pool_name, pool in stack.pools.items():
         scheduling=gpu_selector.scheduling(stack.accepted_products(pool), pool.gpus_per_pod),
         cache=cache.mount_for(pool_name),
         secrets=secrets,
-        opts=pulumi.ResourceOptions(depends_on=[gpu_selector]),
     )
     auth_header = (
-        f"-H \"Authorization: Bearer $(kubectl get secret -n {stack.namespace} {stack.auth.secret_name} "
+        f'-H "Authorization: Bearer $(kubectl get secret -n {stack.namespace} {stack.auth.secret_name} '
         "-o jsonpath='{.data.VLLM_API_KEY}' | base64 -d)\" "
         if stack.auth.enabled
         else ""

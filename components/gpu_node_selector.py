@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,11 +19,15 @@ class GpuScheduling:
 
     affinity: k8s.core.v1.AffinityArgs
     tolerations: list[k8s.core.v1.TolerationArgs]
-    runtime_class_name: Optional[str]
+    runtime_class_name: str | None
     gpu_resources: dict[str, str]
+    # Resources GPU pods must wait for (the RuntimeClass, the GPU Operator).
+    ready: list[pulumi.Resource] = field(default_factory=list)
 
 
-def gpu_scheduling(spec: GpuConfig, products: list[str], gpu_count: int) -> GpuScheduling:
+def gpu_scheduling(
+    spec: GpuConfig, products: list[str], gpu_count: int, ready: list[pulumi.Resource] | None = None
+) -> GpuScheduling:
     """Required node affinity on the product label, the GPU taint's toleration, the
     runtime class, and `nvidia.com/gpu` requests equal to limits."""
     affinity = k8s.core.v1.AffinityArgs(
@@ -42,27 +45,27 @@ def gpu_scheduling(spec: GpuConfig, products: list[str], gpu_count: int) -> GpuS
             )
         )
     )
-    toleration = k8s.core.v1.TolerationArgs(
-        key=spec.taint.key, operator="Exists", effect=spec.taint.effect
-    )
+    toleration = k8s.core.v1.TolerationArgs(key=spec.taint.key, operator="Exists", effect=spec.taint.effect)
     return GpuScheduling(
         affinity=affinity,
         tolerations=[toleration],
         runtime_class_name=spec.runtime_class_name,
         gpu_resources={GPU_RESOURCE: str(gpu_count)},
+        ready=list(ready or []),
     )
 
 
 class GpuNodeSelector(pulumi.ComponentResource):
     """Owns the RuntimeClass and, optionally, the NVIDIA GPU Operator release.
 
-    Pools ask it for a `GpuScheduling` fragment and depend on it, so the runtime
-    class exists before any GPU pod is created.
+    Pools ask it for a `GpuScheduling` fragment, which also lists what GPU pods
+    must wait for, so the runtime class exists before any GPU pod is created.
     """
 
-    def __init__(self, name: str, spec: GpuConfig, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, spec: GpuConfig, opts: pulumi.ResourceOptions | None = None):
         super().__init__("llm-serving:gpu:GpuNodeSelector", name, None, opts)
         self.spec = spec
+        self._ready: list[pulumi.Resource] = []
         child = pulumi.ResourceOptions(parent=self)
 
         if spec.operator.install:
@@ -71,7 +74,7 @@ class GpuNodeSelector(pulumi.ComponentResource):
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.operator.namespace),
                 opts=child,
             )
-            k8s.helm.v3.Release(
+            operator = k8s.helm.v3.Release(
                 f"{name}-gpu-operator",
                 name="gpu-operator",
                 chart="gpu-operator",
@@ -81,15 +84,17 @@ class GpuNodeSelector(pulumi.ComponentResource):
                 values=spec.operator.values,
                 opts=child,
             )
+            self._ready.append(operator)
 
         if spec.create_runtime_class and spec.runtime_class_name:
-            k8s.node.v1.RuntimeClass(
+            runtime_class = k8s.node.v1.RuntimeClass(
                 f"{name}-runtime-class",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.runtime_class_name),
                 handler=spec.runtime_class_handler,
                 opts=child,
             )
+            self._ready.append(runtime_class)
         self.register_outputs({"runtimeClassName": spec.runtime_class_name})
 
     def scheduling(self, products: list[str], gpu_count: int) -> GpuScheduling:
-        return gpu_scheduling(self.spec, products, gpu_count)
+        return gpu_scheduling(self.spec, products, gpu_count, self._ready)

@@ -15,7 +15,6 @@ weights on them) unless `modelCache.retainOnDestroy` is false.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -62,8 +61,8 @@ class ModelCache(pulumi.ComponentResource):
         namespace: pulumi.Input[str],
         pools: dict[str, PoolConfig],
         prefetch_image: str,
-        hf_token: Optional[SecretRef],
-        opts: Optional[pulumi.ResourceOptions] = None,
+        hf_token: SecretRef | None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:storage:ModelCache", name, None, opts)
         self.spec = spec
@@ -81,7 +80,7 @@ class ModelCache(pulumi.ComponentResource):
         else:
             claims = {pool: self._pool_claim(pool) for pool in pools}
 
-        prefetched: dict[tuple[str, str, Optional[str]], k8s.batch.v1.Job] = {}
+        prefetched: dict[tuple[str, str, str | None], k8s.batch.v1.Job] = {}
         for pool_name, pool in pools.items():
             claim_name, claim = claims[pool_name]
             ready: list[pulumi.Resource] = [claim]
@@ -105,9 +104,9 @@ class ModelCache(pulumi.ComponentResource):
         resource_name: str,
         claim_name: str,
         access_mode: str,
-        storage_class_name: Optional[str],
-        volume_name: Optional[pulumi.Input[str]] = None,
-        depends_on: Optional[list[pulumi.Resource]] = None,
+        storage_class_name: str | None,
+        volume_name: pulumi.Input[str] | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
     ) -> k8s.core.v1.PersistentVolumeClaim:
         return k8s.core.v1.PersistentVolumeClaim(
             resource_name,
@@ -123,9 +122,7 @@ class ModelCache(pulumi.ComponentResource):
                 access_modes=[access_mode],
                 storage_class_name=storage_class_name,
                 volume_name=volume_name,
-                resources=k8s.core.v1.VolumeResourceRequirementsArgs(
-                    requests={"storage": self.spec.size}
-                ),
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": self.spec.size}),
             ),
             opts=pulumi.ResourceOptions.merge(
                 self._volume_opts, pulumi.ResourceOptions(depends_on=depends_on or [])
@@ -163,9 +160,7 @@ class ModelCache(pulumi.ComponentResource):
                 persistent_volume_reclaim_policy="Retain",
                 storage_class_name="",
                 host_path=k8s.core.v1.HostPathVolumeSourceArgs(path=host.path, type="DirectoryOrCreate"),
-                claim_ref=k8s.core.v1.ObjectReferenceArgs(
-                    namespace=self._namespace, name=SHARED_CLAIM_NAME
-                ),
+                claim_ref=k8s.core.v1.ObjectReferenceArgs(namespace=self._namespace, name=SHARED_CLAIM_NAME),
                 node_affinity=node_affinity,
             ),
             opts=self._volume_opts,
@@ -242,7 +237,7 @@ class ModelCache(pulumi.ComponentResource):
         claim_name: str,
         claim: pulumi.Resource,
         image: str,
-        hf_token: Optional[SecretRef],
+        hf_token: SecretRef | None,
     ) -> k8s.batch.v1.Job:
         prefetch = self.spec.prefetch
         command = ["hf", "download", pool.model]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi_kubernetes as k8s
 
@@ -30,8 +29,8 @@ class SecretRef:
 class PodSecrets:
     """Which credentials vLLM pods get: HF_TOKEN and, with auth on, VLLM_API_KEY."""
 
-    hf_token: Optional[SecretRef]
-    api_key: Optional[SecretRef]
+    hf_token: SecretRef | None
+    api_key: SecretRef | None
 
     def env(self) -> list[k8s.core.v1.EnvVarArgs]:
         variables = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -75,7 +74,7 @@ class VllmPool(pulumi.ComponentResource):
         scheduling: GpuScheduling,
         cache: CacheMount,
         secrets: PodSecrets,
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:inference:VllmPool", name, None, opts)
         self.spec = spec
@@ -126,7 +125,11 @@ class VllmPool(pulumi.ComponentResource):
         self.deployment_name = deployment.metadata.name
         self.service_name = service.metadata.name
         self.service_url = pulumi.Output.concat(
-            "http://", service.metadata.name, ".", service.metadata.namespace, ".svc.cluster.local:",
+            "http://",
+            service.metadata.name,
+            ".",
+            service.metadata.namespace,
+            ".svc.cluster.local:",
             str(pool.service.port),
         )
         self.register_outputs(
@@ -137,7 +140,7 @@ class VllmPool(pulumi.ComponentResource):
             }
         )
 
-    def _metadata(self, labels: Optional[dict[str, str]] = None) -> k8s.meta.v1.ObjectMetaArgs:
+    def _metadata(self, labels: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
         return k8s.meta.v1.ObjectMetaArgs(
             name=self.spec.name, namespace=self.spec.namespace, labels=labels or self.labels
         )
@@ -165,14 +168,20 @@ class VllmPool(pulumi.ComponentResource):
             ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=pool.service.port)],
             env=env,
             resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={"cpu": pool.resources.cpu, "memory": pool.resources.memory, **scheduling.gpu_resources},
+                requests={
+                    "cpu": pool.resources.cpu,
+                    "memory": pool.resources.memory,
+                    **scheduling.gpu_resources,
+                },
                 limits={"memory": pool.resources.memory, **scheduling.gpu_resources},
             ),
             volume_mounts=mounts,
             # Liveness and readiness only start once the model has loaded.
             startup_probe=_probe(STARTUP_PROBE_PERIOD_SECONDS, startup_failure_threshold(pool)),
             readiness_probe=_probe(pool.probes.readiness_period_seconds, 3),
-            liveness_probe=_probe(pool.probes.liveness_period_seconds, pool.probes.liveness_failure_threshold),
+            liveness_probe=_probe(
+                pool.probes.liveness_period_seconds, pool.probes.liveness_failure_threshold
+            ),
         )
 
     def _deployment(
@@ -226,7 +235,7 @@ class VllmPool(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    depends_on=cache.ready,
+                    depends_on=[*scheduling.ready, *cache.ready],
                     # The autoscaler owns the replica count once it exists.
                     ignore_changes=["spec.replicas"] if autoscaled else None,
                     custom_timeouts=pulumi.CustomTimeouts(
@@ -236,7 +245,9 @@ class VllmPool(pulumi.ComponentResource):
             ),
         )
 
-    def _autoscaler(self, name: str, deployment: k8s.apps.v1.Deployment, child: pulumi.ResourceOptions) -> None:
+    def _autoscaler(
+        self, name: str, deployment: k8s.apps.v1.Deployment, child: pulumi.ResourceOptions
+    ) -> None:
         scaling = self.spec.pool.autoscaling
         target = {"api_version": "apps/v1", "kind": "Deployment", "name": deployment.metadata.name}
         if scaling.mode == "hpa":
@@ -273,7 +284,11 @@ class VllmPool(pulumi.ComponentResource):
                 kind="ScaledObject",
                 metadata=self._metadata(),
                 spec={
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment.metadata.name},
+                    "scaleTargetRef": {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": deployment.metadata.name,
+                    },
                     "minReplicaCount": scaling.min_replicas,
                     "maxReplicaCount": scaling.max_replicas,
                     "pollingInterval": scaling.polling_interval_seconds,
@@ -292,7 +307,9 @@ class VllmPool(pulumi.ComponentResource):
                 opts=child,
             )
 
-    def _service_monitor(self, name: str, service: k8s.core.v1.Service, child: pulumi.ResourceOptions) -> None:
+    def _service_monitor(
+        self, name: str, service: k8s.core.v1.Service, child: pulumi.ResourceOptions
+    ) -> None:
         monitor = self.spec.pool.service_monitor
         k8s.apiextensions.CustomResource(
             f"{name}-servicemonitor",

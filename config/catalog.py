@@ -9,7 +9,7 @@ Discovery label values seen on real clusters (../shared/notes/vllm.md, sections 
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -24,9 +24,7 @@ CheckpointQuantization = Literal["awq", "gptq", "fp8", "compressed-tensors"]
 class CatalogEntry(BaseModel):
     """Shared pydantic settings: camelCase keys in YAML, unknown keys rejected."""
 
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
-    )
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 class ModelArchitecture(CatalogEntry):
@@ -42,20 +40,20 @@ class ModelArchitecture(CatalogEntry):
     head_dim: int = Field(gt=0)
     attention: AttentionKind = "gqa"
     # MLA only: vLLM caches one latent of kv_lora_rank + qk_rope_head_dim per layer.
-    kv_lora_rank: Optional[int] = Field(default=None, gt=0)
-    qk_rope_head_dim: Optional[int] = Field(default=None, gt=0)
+    kv_lora_rank: int | None = Field(default=None, gt=0)
+    qk_rope_head_dim: int | None = Field(default=None, gt=0)
     vocab_size: int = Field(gt=0)
     params_billion: float = Field(gt=0)
     default_dtype: WeightDtype = "bfloat16"
-    quantization: Optional[CheckpointQuantization] = None
+    quantization: CheckpointQuantization | None = None
     # Size of the weights on the GPU when it differs from params x dtype (quantized
     # checkpoints carry scales and unquantized embeddings).
-    weight_gib: Optional[float] = Field(default=None, gt=0)
+    weight_gib: float | None = Field(default=None, gt=0)
     max_context: int = Field(gt=0)
     gated: bool = False
 
     @model_validator(mode="after")
-    def _mla_needs_latent_dims(self) -> "ModelArchitecture":
+    def _mla_needs_latent_dims(self) -> ModelArchitecture:
         if self.attention == "mla" and (self.kv_lora_rank is None or self.qk_rope_head_dim is None):
             raise ValueError("attention 'mla' needs kvLoraRank and qkRopeHeadDim")
         if self.attention != "mla" and self.num_attention_heads % self.num_kv_heads:
@@ -105,9 +103,7 @@ _MIXTRAL = dict(
 BUILTIN_MODELS: dict[str, ModelArchitecture] = {
     "meta-llama/Llama-3.1-8B-Instruct": ModelArchitecture(**_llama(32, 4096, 14336, 32, 8.03)),
     "meta-llama/Llama-3.1-70B-Instruct": ModelArchitecture(**_llama(80, 8192, 28672, 64, 70.55)),
-    "meta-llama/Llama-3.1-405B-Instruct": ModelArchitecture(
-        **_llama(126, 16384, 53248, 128, 405.85)
-    ),
+    "meta-llama/Llama-3.1-405B-Instruct": ModelArchitecture(**_llama(126, 16384, 53248, 128, 405.85)),
     "mistralai/Mixtral-8x7B-Instruct-v0.1": ModelArchitecture(**_MIXTRAL, gated=True),
     "TheBloke/Mixtral-8x7B-Instruct-v0.1-AWQ": ModelArchitecture(
         **_MIXTRAL, default_dtype="float16", quantization="awq", weight_gib=23.0
@@ -178,8 +174,6 @@ BUILTIN_GPUS: dict[str, GpuModel] = {
     "NVIDIA-A100-80GB-PCIe": GpuModel(
         memory_mib=81920, compute_capability=8.0, display_name="A100 80GB PCIe"
     ),
-    "NVIDIA-H100-80GB-HBM3": GpuModel(
-        memory_mib=81559, compute_capability=9.0, display_name="H100 80GB SXM"
-    ),
+    "NVIDIA-H100-80GB-HBM3": GpuModel(memory_mib=81559, compute_capability=9.0, display_name="H100 80GB SXM"),
     "NVIDIA-H200": GpuModel(memory_mib=143771, compute_capability=9.0, display_name="H200 141GB"),
 }

@@ -10,7 +10,7 @@ import difflib
 import json
 import types
 from dataclasses import dataclass
-from typing import Annotated, Any, Optional, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -53,7 +53,7 @@ class ConfigError(Exception):
 _MISSING = object()
 
 
-def _show(value: Any) -> Optional[str]:
+def _show(value: Any) -> str | None:
     if value is _MISSING or value is None:
         return None
     if isinstance(value, (dict, list)):
@@ -146,7 +146,5 @@ def from_validation_error(error: ValidationError, root: type[BaseModel]) -> Conf
         elif reason.startswith("Value error, "):
             reason = reason[len("Value error, ") :]
         value = _MISSING if item["type"] == "missing" else item.get("input", _MISSING)
-        problems.append(
-            Problem(key=key_path(loc), value=value, reason=reason, fix=_fix_for(item, root))
-        )
+        problems.append(Problem(key=key_path(loc), value=value, reason=reason, fix=_fix_for(item, root)))
     return ConfigError(problems)

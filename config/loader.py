@@ -7,9 +7,10 @@ before the program registers a single resource; a bad config ends the run with a
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -27,7 +28,7 @@ class LoadedConfig:
     stack: StackConfig
     report: CapacityReport
     # The token as a Pulumi secret, or None when it is not set.
-    hf_token: Optional[pulumi.Output[str]]
+    hf_token: pulumi.Output[str] | None
 
 
 def _namespace_values() -> dict[str, Any]:
@@ -40,10 +41,9 @@ def _namespace_values() -> dict[str, Any]:
             continue
         key = full_key[len(prefix) :]
         if isinstance(raw, str) and raw[:1] in ("{", "["):
-            try:
+            # Malformed JSON stays a string; the schema then reports it against the key.
+            with contextlib.suppress(json.JSONDecodeError):
                 raw = json.loads(raw)
-            except json.JSONDecodeError:
-                pass  # left as a string; the schema reports it against the key
         values[key] = raw
     return values
 

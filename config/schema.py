@@ -10,7 +10,7 @@ Pure: no Pulumi imports. `loader.py` reads Pulumi config into `StackConfig`.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -79,7 +79,7 @@ class HuggingFaceConfig(Section):
     `llm-serving:hfToken` (see loader.py), or a Secret that already exists.
     """
 
-    existing_secret: Optional[DnsLabel] = None
+    existing_secret: DnsLabel | None = None
     secret_key: str = "HF_TOKEN"
 
 
@@ -107,7 +107,7 @@ class GpuConfig(Section):
     """How pods land on GPU nodes; consumed only by GpuNodeSelector."""
 
     products: list[str] = Field(default_factory=list)
-    runtime_class_name: Optional[DnsLabel] = "nvidia"
+    runtime_class_name: DnsLabel | None = "nvidia"
     create_runtime_class: bool = False
     runtime_class_handler: str = "nvidia"
     taint: GpuTaint = Field(default_factory=GpuTaint)
@@ -123,7 +123,7 @@ class VllmDefaults(Section):
 class HostPathCache(Section):
     path: str = "/var/lib/llm-models"
     # Pin the volume to one node; pods using it are then scheduled there.
-    node_name: Optional[str] = None
+    node_name: str | None = None
 
     @field_validator("path")
     @classmethod
@@ -144,13 +144,13 @@ class LonghornCache(Section):
 
 
 class PvcCache(Section):
-    storage_class_name: Optional[str] = None
+    storage_class_name: str | None = None
     access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = "ReadWriteOnce"
 
 
 class PrefetchConfig(Section):
     enabled: bool = False
-    image: Optional[PinnedImage] = None  # default: the vLLM image (it ships the hf CLI)
+    image: PinnedImage | None = None  # default: the vLLM image (it ships the hf CLI)
     backoff_limit: int = Field(default=4, ge=0)
     active_deadline_seconds: int = Field(default=7200, gt=0)
 
@@ -185,7 +185,7 @@ class PodResources(Section):
 
 class SharedMemory(Section):
     # None: mounted whenever a pod has more than one GPU (NCCL needs it).
-    enabled: Optional[bool] = None
+    enabled: bool | None = None
     size: Quantity = "16Gi"
 
 
@@ -212,7 +212,7 @@ class RolloutConfig(Section):
     termination_grace_period_seconds: int = Field(default=120, ge=0)
 
     @model_validator(mode="after")
-    def _can_progress(self) -> "RolloutConfig":
+    def _can_progress(self) -> RolloutConfig:
         if self.max_surge == 0 and self.max_unavailable == 0:
             raise ValueError("maxSurge and maxUnavailable cannot both be 0: no rollout could proceed")
         return self
@@ -239,7 +239,7 @@ class AutoscalingConfig(Section):
     cooldown_period_seconds: int = Field(default=300, ge=0)
 
     @model_validator(mode="after")
-    def _bounds(self) -> "AutoscalingConfig":
+    def _bounds(self) -> AutoscalingConfig:
         if self.max_replicas < self.min_replicas:
             raise ValueError("maxReplicas must be at least minReplicas")
         if self.mode == "hpa" and self.min_replicas < 1:
@@ -257,22 +257,22 @@ class PoolConfig(Section):
     """N identical vLLM pods serving one model behind one Service."""
 
     model: str
-    served_model_name: Optional[str] = None
-    revision: Optional[str] = None
-    image: Optional[PinnedImage] = None
+    served_model_name: str | None = None
+    revision: str | None = None
+    image: PinnedImage | None = None
     replicas: int = Field(default=1, ge=0)
-    gpu_products: Optional[list[str]] = None
+    gpu_products: list[str] | None = None
     tensor_parallel_size: int = Field(default=1, ge=1)
     pipeline_parallel_size: int = Field(default=1, ge=1)
-    max_model_len: Optional[int] = Field(default=None, ge=16)
-    max_num_seqs: Optional[int] = Field(default=None, ge=1)
-    max_num_batched_tokens: Optional[int] = Field(default=None, ge=16)
+    max_model_len: int | None = Field(default=None, ge=16)
+    max_num_seqs: int | None = Field(default=None, ge=1)
+    max_num_batched_tokens: int | None = Field(default=None, ge=16)
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     dtype: Dtype = "auto"
-    quantization: Optional[Quantization] = None
+    quantization: Quantization | None = None
     kv_cache_dtype: KvCacheDtype = "auto"
     enable_prefix_caching: bool = True
-    block_size: Optional[BlockSize] = None
+    block_size: BlockSize | None = None
     # Reserve for what vLLM's profiler does not count: CUDA context, NCCL buffers,
     # CUDA graphs.
     overhead_gib: float = Field(default=1.5, ge=0)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Optional
 
 from config.catalog import GpuModel, ModelArchitecture
 
@@ -81,12 +80,7 @@ class PodCapacity:
 
     @property
     def kv_cache_bytes_per_gpu(self) -> float:
-        return (
-            self.usable_bytes
-            - self.weight_bytes_per_gpu
-            - self.activation_bytes
-            - self.overhead_bytes
-        )
+        return self.usable_bytes - self.weight_bytes_per_gpu - self.activation_bytes - self.overhead_bytes
 
     @property
     def kv_cache_tokens(self) -> int:
@@ -147,7 +141,7 @@ def activation_bytes(shape: PodShape) -> float:
     split by TP), then samples `max_num_seqs` rows of fp32 logits.
     """
     arch = shape.arch
-    per_token = (4 * arch.hidden_size + 2 * arch.intermediate_size / shape.tensor_parallel_size)
+    per_token = 4 * arch.hidden_size + 2 * arch.intermediate_size / shape.tensor_parallel_size
     hidden = shape.max_num_batched_tokens * per_token * shape.activation_dtype_bytes
     logits = shape.max_num_seqs * arch.vocab_size * 4
     return hidden + logits
@@ -169,7 +163,7 @@ def pod_capacity(shape: PodShape) -> PodCapacity:
     )
 
 
-def weight_bytes(arch: ModelArchitecture, dtype_bytes: int, quantization: Optional[str]) -> float:
+def weight_bytes(arch: ModelArchitecture, dtype_bytes: int, quantization: str | None) -> float:
     """Bytes of weights for the whole model, as loaded on the GPUs.
 
     `quantization` is the pool's flag; for a pre-quantized checkpoint it can only
@@ -195,7 +189,7 @@ def valid_tensor_parallel_sizes(arch: ModelArchitecture, limit: int) -> list[int
     return [tp for tp in range(1, limit + 1) if arch.num_attention_heads % tp == 0]
 
 
-def _smallest_fitting_tp(shape: PodShape, max_gpus_per_node: int) -> Optional[int]:
+def _smallest_fitting_tp(shape: PodShape, max_gpus_per_node: int) -> int | None:
     """The smallest valid TP, at least the current one, at which `shape` fits."""
     limit = max_gpus_per_node // shape.pipeline_parallel_size
     for tp in valid_tensor_parallel_sizes(shape.arch, limit):

@@ -7,7 +7,6 @@ every problem found. Pure: no Pulumi imports.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from config import sizing
 from config.catalog import GpuModel, ModelArchitecture
@@ -130,7 +129,7 @@ class _PoolChecker:
     def _problem(self, key: str, value: object, reason: str, fix: str) -> None:
         self.problems.append(Problem(f"pools.{self.name}.{key}", value, reason, fix))
 
-    def check(self) -> Optional[PoolCapacity]:
+    def check(self) -> PoolCapacity | None:
         pool = self.pool
         arch = self._model()
         gpu_product, gpu = self._smallest_gpu()
@@ -149,7 +148,7 @@ class _PoolChecker:
             return None
         return self._fit(arch, gpu_product, gpu, max_model_len)
 
-    def _model(self) -> Optional[ModelArchitecture]:
+    def _model(self) -> ModelArchitecture | None:
         catalog = self.stack.model_catalog
         arch = catalog.get(self.pool.model)
         if arch is None:
@@ -157,12 +156,11 @@ class _PoolChecker:
                 "model",
                 self.pool.model,
                 "is not in the model catalog",
-                f"use a catalog model ({', '.join(sorted(catalog))}) or describe it under "
-                "llm-serving:models",
+                f"use a catalog model ({', '.join(sorted(catalog))}) or describe it under llm-serving:models",
             )
         return arch
 
-    def _smallest_gpu(self) -> tuple[str, Optional[GpuModel]]:
+    def _smallest_gpu(self) -> tuple[str, GpuModel | None]:
         """The accepted GPU with the least memory: the pod must fit on any of them."""
         products = self.stack.accepted_products(self.pool)
         catalog = self.stack.gpu_catalog
@@ -272,8 +270,7 @@ class _PoolChecker:
                 "quantization",
                 requested,
                 f"{requested} needs a pre-quantized checkpoint and {self.pool.model} is not one",
-                "use quantization fp8 (vLLM quantizes on the fly) or a model that ships "
-                f"{requested} weights",
+                f"use quantization fp8 (vLLM quantizes on the fly) or a model that ships {requested} weights",
             )
             return False
         return True
@@ -315,7 +312,7 @@ class _PoolChecker:
 
     def _fit(
         self, arch: ModelArchitecture, product: str, gpu: GpuModel, max_model_len: int
-    ) -> Optional[PoolCapacity]:
+    ) -> PoolCapacity | None:
         pool = self.pool
         shape = self._shape(arch, gpu, max_model_len)
         capacity = sizing.pod_capacity(shape)
@@ -339,8 +336,10 @@ class _PoolChecker:
         )
         online_ok = arch.quantization is None and pool.quantization is None
         fixes = sizing.remedies(shape, self.stack.gpu.max_gpus_per_node, self.stack.gpu_catalog, online_ok)
-        fix = "set " + " or ".join(fixes) if fixes else (
-            "no single change fits it: combine more tensor parallelism, quantization and a larger GPU"
+        fix = (
+            "set " + " or ".join(fixes)
+            if fixes
+            else ("no single change fits it: combine more tensor parallelism, quantization and a larger GPU")
         )
         if not capacity.weights_fit:
             self._problem(

@@ -45,9 +45,7 @@ def flag_name(argument: str) -> str:
 def conflicting_extra_args(extra_args: list[str]) -> dict[str, str]:
     """Flags in extraArgs that a typed key already renders: {flag: owning key}."""
     return {
-        flag_name(arg): TYPED_FLAGS[flag_name(arg)]
-        for arg in extra_args
-        if flag_name(arg) in TYPED_FLAGS
+        flag_name(arg): TYPED_FLAGS[flag_name(arg)] for arg in extra_args if flag_name(arg) in TYPED_FLAGS
     }
 
 

@@ -12,7 +12,7 @@ import json
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import yaml
@@ -37,6 +37,11 @@ class Registered:
     name: str
     inputs: dict
     wire: dict  # inputs as sent, secrets still wrapped
+    urn: str = ""
+    parent: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    retain_on_delete: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
 
     @property
     def is_kubernetes_object(self) -> bool:
@@ -60,6 +65,9 @@ class ProgramRun:
 
     def of_kind(self, kind: str) -> list[Registered]:
         return [r for r in self.resources if r.kind == kind]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
 
     def one(self, kind: str, name: str) -> Registered:
         matches = [r for r in self.of_kind(kind) if r.inputs.get("metadata", {}).get("name") == name]
@@ -120,6 +128,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     name=request.name,
                     inputs=_plain(rpc.deserialize_properties(request.object)),
                     wire=json_format.MessageToDict(request.object),
+                    urn=response.urn,
+                    parent=request.parent,
+                    dependencies=list(request.dependencies),
+                    retain_on_delete=request.retainOnDelete,
+                    ignore_changes=list(request.ignoreChanges),
                 )
             )
         return response
@@ -141,18 +154,22 @@ def engine_config(structured: dict[str, Any]) -> dict[str, str]:
 def run_program(
     structured_config: dict[str, Any],
     *,
-    hf_token: Optional[str] = FAKE_HF_TOKEN,
+    hf_token: str | None = FAKE_HF_TOKEN,
     hf_token_secret: bool = True,
     preview: bool = True,
+    run: ProgramRun | None = None,
 ) -> ProgramRun:
-    """Run __main__.py once under mocks; raises whatever the program raises."""
+    """Run __main__.py once under mocks; raises whatever the program raises.
+
+    Pass `run` to inspect what was registered even when the program fails.
+    """
     config = engine_config(structured_config)
     secret_keys = []
     if hf_token is not None:
         config[f"{NAMESPACE}:hfToken"] = hf_token
         if hf_token_secret:
             secret_keys.append(f"{NAMESPACE}:hfToken")
-    run = ProgramRun()
+    run = run if run is not None else ProgramRun()
     mocks = _Mocks()
     pulumi.runtime.set_mocks(
         mocks,

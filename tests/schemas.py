@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
-from pathlib import Path
+from functools import cache
 
 import jsonschema
 import kubernetes_validate
@@ -62,7 +61,7 @@ def _strict(schema: dict) -> dict:
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def crd_schema(api_version: str, kind: str) -> dict:
     group, version = api_version.split("/")
     path = CRD_DIR / f"{group}_{kind}_{version}.json"
@@ -81,6 +80,4 @@ def validation_errors(manifest: dict) -> list[str]:
             return [f"{where}: {'.'.join(map(str, error.path))}: {error.message}"]
         return []
     validator = jsonschema.Draft7Validator(crd_schema(manifest["apiVersion"], manifest["kind"]))
-    return [
-        f"{where}: {'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(manifest)
-    ]
+    return [f"{where}: {'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(manifest)]

@@ -1,0 +1,288 @@
+"""Stack config parsing and cross-key validation: every bad config names key, value and fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.errors import ConfigError
+from config.loader import parse_stack_config
+from config.schema import VLLM_IMAGE, StackConfig
+
+LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def config(**pool_overrides) -> dict:
+    """A minimal valid config with one pool; keyword arguments override pool keys."""
+    return {"gpu": {"products": ["NVIDIA-L40"]}, "pools": {"chat": {"model": LLAMA_8B, **pool_overrides}}}
+
+
+def parse(values: dict, has_hf_token: bool = True):
+    return parse_stack_config(values, has_hf_token=has_hf_token)
+
+
+def error_of(values: dict, has_hf_token: bool = True) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse(values, has_hf_token)
+    return caught.value.message
+
+
+def test_minimal_config_takes_documented_defaults():
+    stack, report = parse(config(maxModelLen=8192))
+    pool = stack.pools["chat"]
+    assert stack.namespace == "llm-serving"
+    assert stack.auth.enabled
+    assert stack.image_for(pool) == VLLM_IMAGE
+    assert pool.replicas == 1 and pool.gpu_memory_utilization == 0.9
+    assert pool.rollout.max_surge == 0
+    assert pool.probes.startup_timeout_seconds >= 1800
+    assert report.pools["chat"].max_model_len == 8192
+
+
+def test_max_model_len_defaults_to_the_models_context():
+    _, report = parse(config())
+    assert report.pools["chat"].max_model_len == 131072
+
+
+def test_misspelled_top_level_key_is_named_with_a_suggestion():
+    message = error_of({**config(), "namespce": "x"})
+    assert 'llm-serving:namespce = "x": unknown key' in message
+    assert "did you mean 'namespace'" in message
+
+
+def test_misspelled_pool_key_is_named_with_its_path():
+    message = error_of(config(tensorParalelSize=2))
+    assert "llm-serving:pools.chat.tensorParalelSize = 2: unknown key" in message
+    assert "did you mean 'tensorParallelSize'" in message
+
+
+def test_misspelled_nested_section_key_lists_the_accepted_keys_when_nothing_is_close():
+    values = config()
+    values["modelCache"] = {"zzz": 1}
+    message = error_of(values)
+    assert "llm-serving:modelCache.zzz = 1: unknown key" in message
+    assert "hostPath" in message and "longhorn" in message
+
+
+def test_closed_vocabulary_lists_the_choices():
+    values = config()
+    values["modelCache"] = {"mode": "nfs"}
+    message = error_of(values)
+    assert 'llm-serving:modelCache.mode = "nfs"' in message
+    assert "'hostPath', 'longhorn' or 'pvc'" in message
+
+
+def test_wrong_type_names_key_and_value():
+    message = error_of(config(replicas="many"))
+    assert 'llm-serving:pools.chat.replicas = "many"' in message
+
+
+def test_every_problem_is_reported_at_once():
+    message = error_of({**config(replicas=-1), "namespace": "Bad_Name"})
+    assert "2 problems" in message
+    assert "llm-serving:namespace" in message and "llm-serving:pools.chat.replicas" in message
+
+
+def test_pool_names_must_be_dns_labels():
+    message = error_of({"pools": {"Chat_Pool": {"model": LLAMA_8B}}})
+    assert "llm-serving:pools.Chat_Pool" in message and "DNS-1123" in message
+
+
+def test_at_least_one_pool_is_required():
+    assert "llm-serving:pools" in error_of({"gpu": {"products": ["NVIDIA-L40"]}, "pools": {}})
+
+
+@pytest.mark.parametrize("image", ["vllm/vllm-openai", "vllm/vllm-openai:latest"])
+def test_images_must_be_pinned(image):
+    message = error_of(config(image=image))
+    assert "llm-serving:pools.chat.image" in message and "pinned" in message
+
+
+def test_digest_pinned_image_is_accepted():
+    stack, _ = parse(config(image="vllm/vllm-openai@sha256:" + "a" * 64))
+    assert stack.pools["chat"].image.endswith("a" * 64)
+
+
+def test_llama_70b_on_one_l40_fails_suggesting_tp_and_quantization():
+    message = error_of(config(model="meta-llama/Llama-3.1-70B-Instruct"))
+    assert "llm-serving:pools.chat.tensorParallelSize = 1" in message
+    assert "does not fit" in message and "GiB" in message
+    assert "tensorParallelSize: 8" in message
+    assert "quantization: fp8" in message
+
+
+def test_tensor_parallelism_must_divide_attention_heads():
+    message = error_of(config(tensorParallelSize=3))
+    assert "llm-serving:pools.chat.tensorParallelSize = 3" in message
+    assert "32 attention heads" in message and "use one of 1, 2, 4, 8" in message
+
+
+def test_context_that_does_not_fit_the_kv_cache_names_max_model_len():
+    values = config()
+    values["gpu"]["products"] = ["NVIDIA-L4"]
+    message = error_of(values)
+    assert "llm-serving:pools.chat.maxModelLen = 131072" in message
+    assert "KV cache cannot hold one full sequence" in message
+    assert "maxModelLen: " in message
+
+
+def test_pods_fit_on_the_smallest_accepted_gpu():
+    values = config()
+    values["gpu"]["products"] = ["NVIDIA-H100-80GB-HBM3", "NVIDIA-L4"]
+    assert "on NVIDIA-L4" in error_of(values)
+
+
+def test_max_model_len_beyond_the_models_context_fails():
+    message = error_of(config(model="facebook/opt-125m", maxModelLen=4096))
+    assert "llm-serving:pools.chat.maxModelLen = 4096" in message and "at most 2048" in message
+
+
+def test_unknown_model_lists_the_catalog():
+    message = error_of(config(model="acme/unknown-7b"))
+    assert 'llm-serving:pools.chat.model = "acme/unknown-7b": is not in the model catalog' in message
+    assert "llm-serving:models" in message
+
+
+def test_user_can_add_a_model_and_a_gpu():
+    values = config(model="acme/tiny-1b", gpuProducts=["ACME-X1"])
+    values["models"] = {
+        "acme/tiny-1b": {
+            "numLayers": 16,
+            "hiddenSize": 2048,
+            "intermediateSize": 8192,
+            "numAttentionHeads": 16,
+            "numKvHeads": 4,
+            "headDim": 128,
+            "vocabSize": 32000,
+            "paramsBillion": 1.1,
+            "maxContext": 8192,
+        }
+    }
+    values["gpus"] = {"ACME-X1": {"memoryMib": 24576, "computeCapability": 8.9, "displayName": "X1"}}
+    _, report = parse(values)
+    assert report.pools["chat"].gpu_product == "ACME-X1"
+    assert report.pools["chat"].max_model_len == 8192
+
+
+def test_user_model_with_inconsistent_heads_is_rejected():
+    values = config(model="acme/bad")
+    values["models"] = {
+        "acme/bad": {
+            "numLayers": 2,
+            "hiddenSize": 64,
+            "intermediateSize": 64,
+            "numAttentionHeads": 6,
+            "numKvHeads": 4,
+            "headDim": 16,
+            "vocabSize": 100,
+            "paramsBillion": 0.1,
+            "maxContext": 512,
+        }
+    }
+    assert "llm-serving:models.acme/bad" in error_of(values)
+
+
+def test_unknown_gpu_product_is_named():
+    message = error_of(config(gpuProducts=["NVIDIA-B300"]))
+    assert "llm-serving:pools.chat.gpuProducts" in message and "NVIDIA-B300" in message
+
+
+def test_a_pool_needs_accepted_gpu_products():
+    message = error_of({"pools": {"chat": {"model": LLAMA_8B}}})
+    assert "llm-serving:pools.chat.gpuProducts" in message and "llm-serving:gpu.products" in message
+
+
+def test_pods_cannot_need_more_gpus_than_a_node_has():
+    values = config(model="meta-llama/Llama-3.1-405B-Instruct", tensorParallelSize=16)
+    message = error_of(values)
+    assert "llm-serving:pools.chat.tensorParallelSize = 16" in message and "gpu.maxGpusPerNode" in message
+
+
+def test_awq_on_an_unquantized_checkpoint_fails_and_fp8_is_offered():
+    message = error_of(config(quantization="awq"))
+    assert 'llm-serving:pools.chat.quantization = "awq"' in message and "fp8" in message
+    stack, _ = parse(config(quantization="fp8", maxModelLen=8192))
+    assert stack.pools["chat"].quantization == "fp8"
+
+
+def test_prequantized_checkpoint_rejects_a_different_method():
+    message = error_of(config(model="TheBloke/Mixtral-8x7B-Instruct-v0.1-AWQ", quantization="gptq"))
+    assert "pre-quantized awq checkpoint" in message
+
+
+def test_awq_mixtral_fits_one_l40_at_16k_as_in_seed_002():
+    _, report = parse(config(model="TheBloke/Mixtral-8x7B-Instruct-v0.1-AWQ", maxModelLen=16384))
+    assert report.pools["chat"].max_concurrent_full_sequences >= 1
+
+
+def test_bfloat16_on_a_gpu_without_it_fails():
+    values = config(model="Qwen/Qwen2.5-0.5B-Instruct", dtype="bfloat16")
+    values["gpu"]["products"] = ["Tesla-T4"]
+    message = error_of(values)
+    assert 'llm-serving:pools.chat.dtype = "bfloat16"' in message and "float16" in message
+
+
+def test_extra_args_cannot_repeat_a_typed_flag():
+    message = error_of(config(extraArgs=["--max-model-len=4096", "--enable-chunked-prefill"]))
+    assert 'llm-serving:pools.chat.extraArgs = "--max-model-len"' in message
+    assert "maxModelLen" in message
+    assert "--enable-chunked-prefill" not in message
+
+
+def test_gated_model_without_a_token_fails_at_preview():
+    message = error_of(config(maxModelLen=8192), has_hf_token=False)
+    assert "llm-serving:hfToken" in message and "pulumi config set --secret hfToken" in message
+
+
+def test_existing_secret_replaces_the_token():
+    values = {**config(maxModelLen=8192), "huggingFace": {"existingSecret": "team-hf-token"}}
+    stack, _ = parse(values, has_hf_token=False)
+    assert stack.hugging_face.existing_secret == "team-hf-token"
+
+
+def test_ungated_model_needs_no_token():
+    parse(config(model="Qwen/Qwen3-0.6B"), has_hf_token=False)
+
+
+def test_autoscaling_bounds_are_checked():
+    message = error_of(config(autoscaling={"mode": "keda", "minReplicas": 3, "maxReplicas": 2}))
+    assert "llm-serving:pools.chat.autoscaling" in message and "maxReplicas" in message
+
+
+def test_hpa_cannot_scale_to_zero():
+    message = error_of(config(autoscaling={"mode": "hpa", "minReplicas": 0}))
+    assert "minReplicas" in message and "keda" in message
+
+
+def test_rollout_that_could_never_progress_is_rejected():
+    message = error_of(config(rollout={"maxSurge": 0, "maxUnavailable": 0}))
+    assert "llm-serving:pools.chat.rollout" in message
+
+
+def test_shared_rwo_claim_for_many_pods_warns():
+    values = {**config(replicas=3, maxModelLen=8192), "modelCache": {"mode": "pvc"}}
+    _, report = parse(values)
+    assert any("ReadWriteOnce" in warning for warning in report.warnings)
+
+
+def test_capacity_report_counts_gpus():
+    values = config(replicas=3, tensorParallelSize=2, maxModelLen=8192)
+    _, report = parse(values)
+    assert report.total_gpus == 6
+    output = report.as_output()["pools"]["chat"]
+    assert output["gpusPerPod"] == 2 and output["pods"] == 3
+    assert output["maxConcurrentFullLengthSequencesPerPod"] == output["kvCacheTokensPerPod"] // 8192
+
+
+def test_schema_rejects_unknown_keys_everywhere():
+    """Every section forbids extra keys (a typo must never pass silently)."""
+
+    def sections(model):
+        yield model
+        for field in model.model_fields.values():
+            annotation = field.annotation
+            for candidate in (annotation, *getattr(annotation, "__args__", ())):
+                if isinstance(candidate, type) and hasattr(candidate, "model_fields"):
+                    yield from sections(candidate)
+
+    for section in sections(StackConfig):
+        assert section.model_config.get("extra") == "forbid", section.__name__

@@ -1,0 +1,480 @@
+"""The real __main__.py under Pulumi's official mocks, for every stack file and for
+variants that switch on what the stacks leave off. Asserts what the cluster would
+receive: schema validity, selectors, probes, GPU scheduling, secrets, storage."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from harness import (
+    FAKE_HF_TOKEN,
+    MOCK_RANDOM_PASSWORD,
+    ROOT,
+    ProgramRun,
+    Registered,
+    is_secret_wrapper,
+    run_program,
+    stack_file_config,
+)
+from schemas import validation_errors
+
+STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))
+POOLS = "llm-serving:pools"
+
+
+def stack_id(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+@pytest.fixture(scope="module", params=STACK_FILES, ids=stack_id)
+def stack_run(request) -> ProgramRun:
+    return run_program(stack_file_config(request.param))
+
+
+def dev_config() -> dict:
+    return copy.deepcopy(stack_file_config(ROOT / "Pulumi.dev.yaml"))
+
+
+def with_pool(config: dict, pool: str, **overrides) -> dict:
+    config[POOLS][pool] = {**config[POOLS][pool], **overrides}
+    return config
+
+
+def pod_spec(deployment: Registered) -> dict:
+    return deployment.inputs["spec"]["template"]["spec"]
+
+
+def vllm_container(deployment: Registered) -> dict:
+    (container,) = [c for c in pod_spec(deployment)["containers"] if c["name"] == "vllm"]
+    return container
+
+
+def env_of(container: dict) -> dict:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def matches(selector: dict, labels: dict) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+# --- every stack file ------------------------------------------------------
+
+
+def test_stack_files_exist():
+    names = {p.name for p in STACK_FILES}
+    assert {"Pulumi.dev.yaml", "Pulumi.prod.yaml"} <= names
+
+
+def test_every_kubernetes_object_validates_against_its_schema(stack_run):
+    objects = [r for r in stack_run.resources if r.is_kubernetes_object]
+    assert objects
+    errors = [e for r in objects for e in validation_errors(r.manifest)]
+    assert errors == []
+
+
+def test_every_resource_has_a_parent_component_or_is_top_level(stack_run):
+    top_level_types = {
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:Secret",
+        "random:index/randomPassword:RandomPassword",
+    }
+    for resource in stack_run.resources:
+        if resource.type.startswith("llm-serving:") or resource.type in top_level_types:
+            continue
+        parent = stack_run.by_urn(resource.parent)
+        assert parent.type.startswith("llm-serving:"), resource.urn
+
+
+def test_every_deployment_selector_matches_its_pods(stack_run):
+    for deployment in stack_run.of_kind("Deployment"):
+        selector = deployment.inputs["spec"]["selector"]["matchLabels"]
+        assert matches(selector, deployment.inputs["spec"]["template"]["metadata"]["labels"])
+
+
+def test_every_service_selects_exactly_one_workloads_pods(stack_run):
+    deployments = stack_run.of_kind("Deployment")
+    for service in stack_run.of_kind("Service"):
+        selector = service.inputs["spec"]["selector"]
+        selected = [
+            d for d in deployments if matches(selector, d.inputs["spec"]["template"]["metadata"]["labels"])
+        ]
+        assert len(selected) == 1, service.name
+        port = service.inputs["spec"]["ports"][0]
+        container_ports = {p["name"]: p["containerPort"] for p in vllm_container(selected[0])["ports"]}
+        assert port["targetPort"] in container_ports
+
+
+def test_every_pdb_selects_its_pools_pods(stack_run):
+    deployments = stack_run.of_kind("Deployment")
+    pdbs = stack_run.of_kind("PodDisruptionBudget")
+    assert len(pdbs) == len(deployments)
+    for pdb in pdbs:
+        selector = pdb.inputs["spec"]["selector"]["matchLabels"]
+        selected = [
+            d for d in deployments if matches(selector, d.inputs["spec"]["template"]["metadata"]["labels"])
+        ]
+        assert len(selected) == 1, pdb.name
+
+
+def test_probes_wait_for_model_load_then_watch_health(stack_run):
+    for deployment in stack_run.of_kind("Deployment"):
+        container = vllm_container(deployment)
+        startup = container["startupProbe"]
+        assert startup["httpGet"]["path"] == "/health"
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 30 * 60
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"]["path"] == "/health"
+        assert (
+            deployment.inputs["spec"]["progressDeadlineSeconds"]
+            > startup["periodSeconds"] * startup["failureThreshold"]
+        )
+
+
+def test_gpu_pods_are_scheduled_only_on_accepted_gpus(stack_run):
+    for deployment in stack_run.of_kind("Deployment"):
+        spec = pod_spec(deployment)
+        args = vllm_container(deployment)["args"]
+        gpus = int(args[args.index("--tensor-parallel-size") + 1]) * int(
+            args[args.index("--pipeline-parallel-size") + 1]
+        )
+        resources = vllm_container(deployment)["resources"]
+        assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == str(gpus)
+        (term,) = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+            "nodeSelectorTerms"
+        ]
+        (expression,) = term["matchExpressions"]
+        assert expression["key"] == "nvidia.com/gpu.product" and expression["operator"] == "In"
+        assert expression["values"]
+        assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+        assert spec["runtimeClassName"] == "nvidia"
+
+
+def test_shared_memory_is_mounted_exactly_when_a_pod_has_several_gpus(stack_run):
+    for deployment in stack_run.of_kind("Deployment"):
+        gpus = int(vllm_container(deployment)["resources"]["limits"]["nvidia.com/gpu"])
+        mounts = {m["mountPath"] for m in vllm_container(deployment)["volumeMounts"]}
+        assert ("/dev/shm" in mounts) == (gpus > 1)
+
+
+def test_rollouts_never_need_a_spare_gpu(stack_run):
+    for deployment in stack_run.of_kind("Deployment"):
+        assert deployment.inputs["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == 0
+
+
+def test_images_are_pinned(stack_run):
+    for resource in stack_run.of_kind("Deployment") + stack_run.of_kind("Job"):
+        for container in resource.inputs["spec"]["template"]["spec"]["containers"]:
+            assert ":" in container["image"].rsplit("/", 1)[-1] and not container["image"].endswith(":latest")
+
+
+def test_pods_read_credentials_from_secrets_the_stack_creates(stack_run):
+    secrets = {s.inputs["metadata"]["name"]: s for s in stack_run.of_kind("Secret")}
+    for deployment in stack_run.of_kind("Deployment"):
+        env = env_of(vllm_container(deployment))
+        for variable in ("HF_TOKEN", "VLLM_API_KEY"):
+            reference = env[variable]["valueFrom"]["secretKeyRef"]
+            assert "value" not in env[variable]
+            secret = secrets[reference["name"]]
+            assert reference["key"] in secret.inputs["stringData"]
+
+
+def test_model_cache_is_mounted_at_hf_home(stack_run):
+    claims = {c.inputs["metadata"]["name"] for c in stack_run.of_kind("PersistentVolumeClaim")}
+    for deployment in stack_run.of_kind("Deployment"):
+        container = vllm_container(deployment)
+        hf_home = env_of(container)["HF_HOME"]["value"]
+        (cache_volume,) = [v for v in pod_spec(deployment)["volumes"] if "persistentVolumeClaim" in v]
+        assert cache_volume["persistentVolumeClaim"]["claimName"] in claims
+        mount = next(m for m in container["volumeMounts"] if m["name"] == cache_volume["name"])
+        assert mount["mountPath"] == hf_home
+
+
+def test_the_token_is_never_registered_or_exported_in_plain_text(stack_run):
+    for secret_value in (FAKE_HF_TOKEN, MOCK_RANDOM_PASSWORD):
+        for resource in stack_run.resources:
+            _assert_only_inside_secrets(resource.wire, secret_value, resource.urn)
+        assert secret_value not in json.dumps(stack_run.outputs)
+    hf_secret = stack_run.one("Secret", "hf-token")
+    assert is_secret_wrapper(hf_secret.wire["stringData"])
+
+
+def _assert_only_inside_secrets(value, secret_value: str, where: str) -> None:
+    if is_secret_wrapper(value):
+        return
+    if isinstance(value, dict):
+        for item in value.values():
+            _assert_only_inside_secrets(item, secret_value, where)
+    elif isinstance(value, list):
+        for item in value:
+            _assert_only_inside_secrets(item, secret_value, where)
+    else:
+        assert secret_value not in str(value), f"{where} holds a credential in plain text"
+
+
+def test_outputs_give_urls_commands_and_capacity(stack_run):
+    outputs = stack_run.outputs
+    assert outputs["namespace"]
+    assert outputs["endpoints"]
+    for pool, endpoint in outputs["endpoints"].items():
+        assert endpoint["url"].startswith(f"http://{pool}.")
+        assert f"svc/{pool}" in endpoint["portForward"]
+        assert "/v1/models" in endpoint["curl"]
+    assert outputs["capacity"]["totalGpus"] > 0
+
+
+# --- the two stacks, as the seeds describe them ----------------------------
+
+
+def test_dev_is_seed_002_on_a_workstation():
+    run = run_program(stack_file_config(ROOT / "Pulumi.dev.yaml"))
+    volume = run.of_kind("PersistentVolume")[0].inputs
+    claim = run.one("PersistentVolumeClaim", "model-cache").inputs
+    assert volume["spec"]["hostPath"]["path"] == "/var/lib/llm-models"
+    assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
+    assert volume["spec"]["claimRef"]["name"] == "model-cache"
+    assert claim["spec"]["storageClassName"] == ""
+    llama = run.one("Deployment", "llama-3-1-8b")
+    args = vllm_container(llama)["args"]
+    assert args[args.index("--max-model-len") + 1] == "32768"
+    service = run.one("Service", "llama-3-1-8b").inputs["spec"]
+    assert service["sessionAffinity"] == "ClientIP"
+    assert service["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] == 3600
+    assert len(run.of_kind("Deployment")) == 2
+    capacity = run.outputs["capacity"]["pools"]["llama-3-1-8b"]
+    assert capacity["gpuProduct"] in {"NVIDIA-L40", "NVIDIA-L40S"}
+    assert capacity["maxConcurrentFullLengthSequencesPerPod"] >= 1
+
+
+def test_prod_is_seed_000_sixteen_pods_behind_one_service():
+    run = run_program(stack_file_config(ROOT / "Pulumi.prod.yaml"))
+    (deployment,) = run.of_kind("Deployment")
+    assert deployment.inputs["spec"]["replicas"] == 16
+    assert vllm_container(deployment)["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert len(run.of_kind("Service")) == 1
+    assert run.one("Service", "llama-3-1-8b").inputs["spec"].get("sessionAffinity", "None") == "None"
+    (release,) = run.of_kind("Release")
+    assert release.inputs["chart"] == "longhorn" and release.inputs["version"]
+    (claim,) = run.of_kind("PersistentVolumeClaim")
+    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert (
+        claim.inputs["spec"]["storageClassName"] == run.of_kind("StorageClass")[0].inputs["metadata"]["name"]
+    )
+    assert run.outputs["capacity"]["totalGpus"] == 16
+
+
+# --- behaviour switched on by config ---------------------------------------
+
+
+def test_prefetch_job_downloads_each_model_once_and_pools_wait_for_it():
+    run = run_program(dev_config())
+    jobs = run.of_kind("Job")
+    assert len(jobs) == 2
+    for job in jobs:
+        container = job.inputs["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"][:2] == ["hf", "download"]
+        assert env_of(container)["HF_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "hf-token"
+    for deployment in run.of_kind("Deployment"):
+        model = vllm_container(deployment)["args"][0]
+        (job,) = [
+            j for j in jobs if j.inputs["spec"]["template"]["spec"]["containers"][0]["command"][2] == model
+        ]
+        assert job.urn in deployment.dependencies
+
+
+def test_two_pools_of_one_model_share_one_prefetch():
+    config = dev_config()
+    config[POOLS]["llama-copy"] = dict(config[POOLS]["llama-3-1-8b"])
+    run = run_program(config)
+    assert len(run.of_kind("Job")) == 2
+
+
+def test_cache_volumes_are_kept_on_destroy_unless_told_otherwise():
+    kept = run_program(dev_config())
+    for kind in ("PersistentVolume", "PersistentVolumeClaim"):
+        assert all(r.retain_on_delete for r in kept.of_kind(kind))
+    config = dev_config()
+    config["llm-serving:modelCache"]["retainOnDestroy"] = False
+    dropped = run_program(config)
+    for kind in ("PersistentVolume", "PersistentVolumeClaim"):
+        assert not any(r.retain_on_delete for r in dropped.of_kind(kind))
+
+
+def test_pvc_mode_gives_each_pool_its_own_claim():
+    config = dev_config()
+    config["llm-serving:modelCache"] = {"mode": "pvc", "pvc": {"storageClassName": "local-path"}}
+    run = run_program(config)
+    claims = {c.inputs["metadata"]["name"]: c for c in run.of_kind("PersistentVolumeClaim")}
+    assert set(claims) == {"llama-3-1-8b-model-cache", "qwen-2-5-0-5b-model-cache"}
+    assert all(c.inputs["spec"]["storageClassName"] == "local-path" for c in claims.values())
+    for deployment in run.of_kind("Deployment"):
+        (volume,) = [v for v in pod_spec(deployment)["volumes"] if "persistentVolumeClaim" in v]
+        assert (
+            volume["persistentVolumeClaim"]["claimName"]
+            == f"{deployment.inputs['metadata']['name']}-model-cache"
+        )
+
+
+def test_host_path_cache_can_be_pinned_to_a_node():
+    config = dev_config()
+    config["llm-serving:modelCache"]["hostPath"]["nodeName"] = "workstation"
+    run = run_program(config)
+    affinity = run.of_kind("PersistentVolume")[0].inputs["spec"]["nodeAffinity"]["required"]
+    assert affinity["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["workstation"]
+
+
+def test_multi_gpu_pods_get_shared_memory_of_the_configured_size():
+    config = with_pool(dev_config(), "llama-3-1-8b", tensorParallelSize=2, shm={"size": "20Gi"})
+    run = run_program(config)
+    deployment = run.one("Deployment", "llama-3-1-8b")
+    (shm,) = [v for v in pod_spec(deployment)["volumes"] if v["name"] == "dshm"]
+    assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": "20Gi"}
+    assert vllm_container(deployment)["resources"]["limits"]["nvidia.com/gpu"] == "2"
+
+
+def test_shared_memory_can_be_forced_on_for_one_gpu():
+    run = run_program(with_pool(dev_config(), "llama-3-1-8b", shm={"enabled": True}))
+    assert "/dev/shm" in {
+        m["mountPath"] for m in vllm_container(run.one("Deployment", "llama-3-1-8b"))["volumeMounts"]
+    }
+
+
+def test_hpa_targets_the_deployment_on_queue_depth():
+    config = with_pool(
+        dev_config(), "llama-3-1-8b", autoscaling={"mode": "hpa", "minReplicas": 1, "maxReplicas": 3}
+    )
+    run = run_program(config)
+    (hpa,) = run.of_kind("HorizontalPodAutoscaler")
+    deployment = run.one("Deployment", "llama-3-1-8b")
+    target = hpa.inputs["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment.inputs["metadata"]["name"])
+    (metric,) = hpa.inputs["spec"]["metrics"]
+    assert metric["pods"]["metric"]["name"] == "vllm_num_requests_waiting"
+    assert "spec.replicas" in deployment.ignore_changes
+    assert validation_errors(hpa.manifest) == []
+
+
+def test_keda_scales_the_deployment_on_waiting_requests():
+    config = with_pool(
+        dev_config(), "llama-3-1-8b", autoscaling={"mode": "keda", "minReplicas": 0, "maxReplicas": 4}
+    )
+    run = run_program(config)
+    (scaled,) = run.of_kind("ScaledObject")
+    spec = scaled.inputs["spec"]
+    assert spec["scaleTargetRef"]["name"] == "llama-3-1-8b"
+    (trigger,) = spec["triggers"]
+    assert "vllm:num_requests_waiting" in trigger["metadata"]["query"]
+    assert 'model_name="llama-3.1-8b"' in trigger["metadata"]["query"]
+    assert spec["minReplicaCount"] == 0
+    assert validation_errors(scaled.manifest) == []
+
+
+def test_service_monitor_selects_the_pools_service():
+    run = run_program(
+        with_pool(
+            dev_config(), "llama-3-1-8b", serviceMonitor={"enabled": True, "labels": {"release": "kps"}}
+        )
+    )
+    (monitor,) = run.of_kind("ServiceMonitor")
+    service = run.one("Service", "llama-3-1-8b")
+    assert matches(monitor.inputs["spec"]["selector"]["matchLabels"], service.inputs["metadata"]["labels"])
+    assert monitor.inputs["spec"]["endpoints"][0]["path"] == "/metrics"
+    assert monitor.inputs["metadata"]["labels"]["release"] == "kps"
+    assert validation_errors(monitor.manifest) == []
+
+
+def test_auth_off_means_no_api_key_anywhere():
+    config = dev_config()
+    config["llm-serving:auth"] = {"enabled": False}
+    run = run_program(config)
+    assert not run.of_kind("RandomPassword")
+    for deployment in run.of_kind("Deployment"):
+        assert "VLLM_API_KEY" not in env_of(vllm_container(deployment))
+    assert all("Authorization" not in e["curl"] for e in run.outputs["endpoints"].values())
+
+
+def test_existing_hf_secret_is_referenced_not_created():
+    config = dev_config()
+    config["llm-serving:huggingFace"] = {"existingSecret": "team-hf", "secretKey": "token"}
+    run = run_program(config, hf_token=None)
+    assert "hf-token" not in {s.inputs["metadata"]["name"] for s in run.of_kind("Secret")}
+    reference = env_of(vllm_container(run.one("Deployment", "llama-3-1-8b")))["HF_TOKEN"]["valueFrom"][
+        "secretKeyRef"
+    ]
+    assert reference == {"name": "team-hf", "key": "token"}
+
+
+def test_gpu_operator_and_runtime_class_are_optional_children():
+    config = dev_config()
+    config["llm-serving:gpu"] = {
+        "products": ["NVIDIA-L40"],
+        "createRuntimeClass": True,
+        "operator": {"install": True},
+    }
+    run = run_program(config)
+    (runtime_class,) = run.of_kind("RuntimeClass")
+    assert runtime_class.inputs["handler"] == "nvidia"
+    (release,) = run.of_kind("Release")
+    assert release.inputs["chart"] == "gpu-operator" and release.inputs["version"].startswith("v")
+    selector = next(r for r in run.resources if r.type == "llm-serving:gpu:GpuNodeSelector")
+    assert runtime_class.parent == selector.urn and release.parent == selector.urn
+    for deployment in run.of_kind("Deployment"):
+        assert runtime_class.urn in deployment.dependencies
+        assert release.urn in deployment.dependencies
+
+
+def test_existing_namespace_is_used_not_created():
+    config = dev_config()
+    config["llm-serving:createNamespace"] = False
+    config["llm-serving:namespace"] = "ml-team"
+    run = run_program(config)
+    assert not run.of_kind("Namespace")
+    assert {d.inputs["metadata"]["namespace"] for d in run.of_kind("Deployment")} == {"ml-team"}
+
+
+# --- bad config stops the program before anything is registered ------------
+
+
+def _fails(config: dict, **kwargs) -> tuple[str, ProgramRun]:
+    run = ProgramRun()
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program(config, run=run, **kwargs)
+    return str(caught.value), run
+
+
+def test_llama_70b_on_one_l40_fails_before_any_resource():
+    message, run = _fails(with_pool(dev_config(), "llama-3-1-8b", model="meta-llama/Llama-3.1-70B-Instruct"))
+    assert "llm-serving:pools.llama-3-1-8b.tensorParallelSize = 1" in message
+    assert "tensorParallelSize: 4" in message and "quantization: fp8" in message
+    assert run.resources == []
+
+
+def test_tp_three_fails_before_any_resource():
+    message, run = _fails(with_pool(dev_config(), "llama-3-1-8b", tensorParallelSize=3))
+    assert "llm-serving:pools.llama-3-1-8b.tensorParallelSize = 3" in message
+    assert run.resources == []
+
+
+def test_misspelled_key_fails_before_any_resource():
+    config = dev_config()
+    config["llm-serving:modelCahce"] = config.pop("llm-serving:modelCache")
+    message, run = _fails(config)
+    assert "llm-serving:modelCahce" in message and "did you mean 'modelCache'" in message
+    assert run.resources == []
+
+
+def test_plain_text_token_is_refused_without_echoing_it():
+    message, run = _fails(dev_config(), hf_token_secret=False)
+    assert "llm-serving:hfToken" in message and "--secret" in message
+    assert FAKE_HF_TOKEN not in message
+    assert run.resources == []
+
+
+def test_missing_token_for_a_gated_model_fails():
+    message, run = _fails(dev_config(), hf_token=None)
+    assert "llm-serving:hfToken" in message
+    assert run.resources == []
