@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import difflib
 import json
-import types
 from dataclasses import dataclass
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+from config.schema_paths import keys_at
 
 NAMESPACE = "llm-serving"
 
@@ -73,53 +74,11 @@ def key_path(loc: tuple) -> str:
     return path
 
 
-def _strip(annotation: Any) -> Any:
-    """Optional[X] -> X and Annotated[X, ...] -> X."""
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            members = [a for a in get_args(annotation) if a is not type(None)]
-            if len(members) != 1:
-                return annotation
-            annotation = members[0]
-        else:
-            return annotation
-
-
-def _step(annotation: Any, part: Any) -> Any:
-    """The type found one key (or index) below `annotation`, or None."""
-    annotation = _strip(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        for name, field in annotation.model_fields.items():
-            if part in (name, field.alias):
-                return field.annotation
-        return None
-    origin = get_origin(annotation)
-    if origin is dict:
-        return get_args(annotation)[1]
-    if origin is list:
-        return get_args(annotation)[0]
-    return None
-
-
-def _known_keys(root: type[BaseModel], loc: tuple) -> list[str]:
-    """The keys the schema accepts at `loc` (the parent of an unknown key)."""
-    annotation: Any = root
-    for part in loc:
-        annotation = _step(annotation, part)
-    model = _strip(annotation)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return sorted(field.alias or name for name, field in model.model_fields.items())
-    return []
-
-
 def _fix_for(error: dict, root: type[BaseModel]) -> str:
     kind = error["type"]
     loc = tuple(error["loc"])
     if kind == "extra_forbidden":
-        known = _known_keys(root, loc[:-1])
+        known = keys_at(root, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:
             return f"did you mean '{close[0]}'? Rename the key"

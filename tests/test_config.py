@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import get_args
+
 import pytest
 
 from config.errors import ConfigError
 from config.loader import parse_stack_config
 from config.schema import VLLM_IMAGE, StackConfig
+from config.schema_paths import all_key_paths, is_model, unwrap
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 
@@ -273,16 +277,29 @@ def test_capacity_report_counts_gpus():
     assert output["maxConcurrentFullLengthSequencesPerPod"] == output["kvCacheTokensPerPod"] // 8192
 
 
+def _sections(model):
+    yield model
+    for field in model.model_fields.values():
+        annotation = unwrap(field.annotation)
+        for candidate in (annotation, *get_args(annotation)):
+            if is_model(unwrap(candidate)):
+                yield from _sections(unwrap(candidate))
+
+
 def test_schema_rejects_unknown_keys_everywhere():
     """Every section forbids extra keys (a typo must never pass silently)."""
-
-    def sections(model):
-        yield model
-        for field in model.model_fields.values():
-            annotation = field.annotation
-            for candidate in (annotation, *getattr(annotation, "__args__", ())):
-                if isinstance(candidate, type) and hasattr(candidate, "model_fields"):
-                    yield from sections(candidate)
-
-    for section in sections(StackConfig):
+    sections = list(_sections(StackConfig))
+    assert len(sections) > 20
+    for section in sections:
         assert section.model_config.get("extra") == "forbid", section.__name__
+
+
+def test_readme_documents_every_config_key():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Config reference") :]
+    paths = all_key_paths(StackConfig)
+    assert len(paths) > 90
+    pool_prefix = "pools.<name>."
+    missing = [path for path in paths if f"`{path.removeprefix(pool_prefix)}`" not in section]
+    assert missing == [], f"README config reference lacks: {missing}"
+    assert "`hfToken`" in section
