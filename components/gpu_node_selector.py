@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.node_selectors import node_label_in
 from config.schema import GpuConfig
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -32,16 +33,8 @@ def gpu_scheduling(
     runtime class, and `nvidia.com/gpu` requests equal to limits."""
     affinity = k8s.core.v1.AffinityArgs(
         node_affinity=k8s.core.v1.NodeAffinityArgs(
-            required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
-                node_selector_terms=[
-                    k8s.core.v1.NodeSelectorTermArgs(
-                        match_expressions=[
-                            k8s.core.v1.NodeSelectorRequirementArgs(
-                                key=GPU_PRODUCT_LABEL, operator="In", values=sorted(products)
-                            )
-                        ]
-                    )
-                ]
+            required_during_scheduling_ignored_during_execution=node_label_in(
+                GPU_PRODUCT_LABEL, sorted(products)
             )
         )
     )

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.labels import workload_labels
+from components.node_selectors import node_label_in
 from components.pod_secrets import SecretRef
 from config.schema import ModelCacheConfig, PoolConfig
 
@@ -134,17 +135,7 @@ class ModelCache(pulumi.ComponentResource):
         node_affinity = None
         if host.node_name:
             node_affinity = k8s.core.v1.VolumeNodeAffinityArgs(
-                required=k8s.core.v1.NodeSelectorArgs(
-                    node_selector_terms=[
-                        k8s.core.v1.NodeSelectorTermArgs(
-                            match_expressions=[
-                                k8s.core.v1.NodeSelectorRequirementArgs(
-                                    key="kubernetes.io/hostname", operator="In", values=[host.node_name]
-                                )
-                            ]
-                        )
-                    ]
-                )
+                required=node_label_in("kubernetes.io/hostname", [host.node_name])
             )
         # PersistentVolumes are cluster-scoped: the namespace keeps names unique.
         volume_name = pulumi.Output.concat(self._namespace, "-", SHARED_CLAIM_NAME)
