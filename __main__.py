@@ -2,7 +2,7 @@
 
 Compose, nothing else: config is loaded and checked first (a bad config stops here,
 before any resource is registered), then the namespace, the secrets, GPU placement,
-the model cache and the pools.
+the model cache, the pools and the prefill/decode stacks.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.gpu_node_selector import GpuNodeSelector
+from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
 from components.model_cache import ModelCache
+from components.pd_router_stack import PDRouterStack, PDRouterStackSpec
 from components.pod_secrets import PodSecrets, SecretRef
 from components.vllm_pool import VllmPool, VllmPoolSpec
 from config.loader import load_stack_config
+from config.schema import PD_ROLES
 from config.vllm_args import render_vllm_args
 
 loaded = load_stack_config()
@@ -59,14 +61,37 @@ if stack.auth.enabled:
 
 secrets = PodSecrets(hf_token=hf_token, api_key=api_key)
 gpu_selector = GpuNodeSelector("gpu", stack.gpu)
+serving_pools = stack.serving_pools()
 cache = ModelCache(
     "model-cache",
     stack.model_cache,
     namespace=namespace,
-    pools=stack.pools,
+    pools=serving_pools,
     prefetch_image=stack.vllm.image,
     hf_token=hf_token,
 )
+
+
+def scheduling_for(pool_name: str) -> GpuScheduling:
+    pool = serving_pools[pool_name]
+    return gpu_selector.scheduling(stack.accepted_products(pool), pool.gpus_per_pod)
+
+
+def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> dict:
+    """How to reach one OpenAI-compatible endpoint, without ever printing the key."""
+    auth_header = (
+        f'-H "Authorization: Bearer $(kubectl get secret -n {stack.namespace} {stack.auth.secret_name} '
+        "-o jsonpath='{.data.VLLM_API_KEY}' | base64 -d)\" "
+        if stack.auth.enabled
+        else ""
+    )
+    return {
+        "model": model,
+        "url": url,
+        "portForward": f"kubectl port-forward -n {stack.namespace} svc/{service} {port}:{port}",
+        "curl": f"curl -s {auth_header}http://localhost:{port}/v1/models",
+    }
+
 
 endpoints = {}
 for pool_name, pool in stack.pools.items():
@@ -80,23 +105,35 @@ for pool_name, pool in stack.pools.items():
             image_pull_policy=stack.vllm.image_pull_policy,
             vllm_args=render_vllm_args(pool, loaded.report.max_model_len(pool_name)),
         ),
-        scheduling=gpu_selector.scheduling(stack.accepted_products(pool), pool.gpus_per_pod),
+        scheduling=scheduling_for(pool_name),
         cache=cache.mount_for(pool_name),
         secrets=secrets,
     )
-    auth_header = (
-        f'-H "Authorization: Bearer $(kubectl get secret -n {stack.namespace} {stack.auth.secret_name} '
-        "-o jsonpath='{.data.VLLM_API_KEY}' | base64 -d)\" "
-        if stack.auth.enabled
-        else ""
+    endpoints[pool_name] = endpoint(pool_name, pool.service.port, pool.served_name, vllm_pool.service_url)
+
+for stack_name, pd_config in stack.pd_stacks.items():
+    role_pools = {role: f"{stack_name}-{role}" for role in PD_ROLES}
+    pd_stack = PDRouterStack(
+        stack_name,
+        PDRouterStackSpec(
+            name=stack_name,
+            namespace=namespace,
+            config=pd_config,
+            images={role: stack.image_for(serving_pools[name]) for role, name in role_pools.items()},
+            image_pull_policy=stack.vllm.image_pull_policy,
+            max_model_len={role: loaded.report.max_model_len(name) for role, name in role_pools.items()},
+            auth_enabled=stack.auth.enabled,
+        ),
+        scheduling={role: scheduling_for(name) for role, name in role_pools.items()},
+        caches={role: cache.mount_for(name) for role, name in role_pools.items()},
+        secrets=secrets,
     )
-    endpoints[pool_name] = {
-        "model": pool.served_name,
-        "url": vllm_pool.service_url,
-        "portForward": f"kubectl port-forward -n {stack.namespace} svc/{pool_name} "
-        f"{pool.service.port}:{pool.service.port}",
-        "curl": f"curl -s {auth_header}http://localhost:{pool.service.port}/v1/models",
-    }
+    endpoints[stack_name] = endpoint(
+        f"{stack_name}-router",
+        pd_config.router.service.port,
+        pd_config.prefill.served_name,
+        pd_stack.router_url,
+    )
 
 pulumi.export("namespace", namespace)
 pulumi.export("endpoints", endpoints)

@@ -9,7 +9,7 @@ ModelCache; this component decides neither.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -37,7 +37,10 @@ class VllmPoolSpec:
     image: str
     image_pull_policy: str
     vllm_args: list[str]
+    # The app.kubernetes.io/component label: "inference", or a P/D role.
     component: str = "inference"
+    extra_env: list[k8s.core.v1.EnvVarArgs] = field(default_factory=list)
+    extra_ports: list[k8s.core.v1.ContainerPortArgs] = field(default_factory=list)
 
 
 def needs_shared_memory(pool: PoolConfig) -> bool:
@@ -152,6 +155,7 @@ class VllmPool(pulumi.ComponentResource):
         env = [
             *secrets.env(),
             *cache.env(),
+            *self.spec.extra_env,
             *(k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(pool.env.items())),
         ]
         mounts = [cache.volume_mount()]
@@ -165,7 +169,10 @@ class VllmPool(pulumi.ComponentResource):
             # (model first) correct whatever image is pinned.
             command=["vllm", "serve"],
             args=self.spec.vllm_args,
-            ports=[k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=pool.service.port)],
+            ports=[
+                k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=pool.service.port),
+                *self.spec.extra_ports,
+            ],
             env=env,
             resources=k8s.core.v1.ResourceRequirementsArgs(
                 requests={

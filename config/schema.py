@@ -30,6 +30,8 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|M|G|T|P|E|Ei)?$")
 
 VLLM_IMAGE = "vllm/vllm-openai:v0.19.1"
+# Kept equal to the vllm-router release whose argument parser the tests run.
+VLLM_ROUTER_IMAGE = "vllm/vllm-router:v0.1.17"
 GPU_OPERATOR_CHART_VERSION = "v25.3.4"
 LONGHORN_CHART_VERSION = "1.9.1"
 
@@ -315,6 +317,112 @@ def _pool_name(value: str) -> str:
 
 PoolName = Annotated[str, AfterValidator(_pool_name)]
 
+# ---------------------------------------------------------------------------
+# Prefill/decode disaggregation
+# ---------------------------------------------------------------------------
+
+# vllm-router's `--policy` choices (tests compare them with the installed parser).
+RouterPolicy = Literal[
+    "random",
+    "round_robin",
+    "cache_aware",
+    "kv_aware",
+    "power_of_two",
+    "consistent_hash",
+    "sticky_least_loaded",
+]
+PD_ROLES = ("prefill", "decode")
+# The seed's ports; in `pods` discovery decode follows prefill (see PDStackConfig).
+PREFILL_PORT = 8000
+DECODE_PORT = 8200
+
+
+def _pd_stack_name(value: str) -> str:
+    _dns_label(value)
+    longest_role = max(len(role) for role in PD_ROLES) + 1
+    if len(value) > MAX_POOL_NAME_LENGTH - longest_role:
+        raise ValueError(
+            f"must be at most {MAX_POOL_NAME_LENGTH - longest_role} characters: its role pools "
+            f"are named <name>-prefill and <name>-decode"
+        )
+    return value
+
+
+PDStackName = Annotated[str, AfterValidator(_pd_stack_name)]
+
+
+class RouterConfig(Section):
+    """The vllm-router in front of a P/D stack."""
+
+    image: PinnedImage = VLLM_ROUTER_IMAGE
+    replicas: int = Field(default=2, ge=1)
+    metrics_port: int = Field(default=29000, ge=1, le=65535)
+    policy: RouterPolicy = "consistent_hash"
+    prefill_policy: RouterPolicy | None = None
+    decode_policy: RouterPolicy | None = None
+    # pods: the router watches pods by label (needs RBAC); services: one URL per role
+    # Service, as seed 001 does.
+    discovery: Literal["pods", "services"] = "pods"
+    intra_node_data_parallel_size: int | None = Field(default=None, ge=1)
+    request_timeout_seconds: int = Field(default=1800, ge=1)
+    resources: PodResources = Field(default_factory=lambda: PodResources(cpu="2", memory="4Gi"))
+    service: ServiceConfig = Field(default_factory=lambda: ServiceConfig(port=8080))
+    disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
+    extra_args: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _data_parallel_needs_services(self) -> RouterConfig:
+        if self.intra_node_data_parallel_size is not None and self.discovery != "services":
+            raise ValueError(
+                "intraNodeDataParallelSize applies to discovery 'services' only; in 'pods' "
+                "discovery the router sees every pod"
+            )
+        return self
+
+
+class KvTransferConfig(Section):
+    """How prefill pods hand the KV cache to decode pods."""
+
+    connector: Literal["NixlConnector"] = "NixlConnector"
+    side_channel_port: int = Field(default=5600, ge=1, le=65535)
+
+
+class PDStackConfig(Section):
+    """Prefill and decode pools of one model behind vllm-router (seed 001)."""
+
+    block_size: BlockSize = 128
+    kv_transfer: KvTransferConfig = Field(default_factory=KvTransferConfig)
+    router: RouterConfig = Field(default_factory=RouterConfig)
+    prefill: PoolConfig
+    decode: PoolConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_role_ports(cls, data: object) -> object:
+        """Prefill on 8000; decode on 8200 behind Services (as the seed), but on the
+        prefill port with pod discovery, where the router has one port for all pods."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        prefill = data.get("prefill")
+        decode = data.get("decode")
+        if not isinstance(prefill, dict) or not isinstance(decode, dict):
+            return data
+        prefill_port = (prefill.get("service") or {}).get("port", PREFILL_PORT)
+        discovery = (data.get("router") or {}).get("discovery", "pods")
+        decode_service = dict(decode.get("service") or {})
+        decode_service.setdefault("port", DECODE_PORT if discovery == "services" else prefill_port)
+        prefill_service = dict(prefill.get("service") or {})
+        prefill_service.setdefault("port", PREFILL_PORT)
+        data["prefill"] = {**prefill, "service": prefill_service}
+        data["decode"] = {**decode, "service": decode_service}
+        return data
+
+    def role(self, role: str) -> PoolConfig:
+        """A role's pool as it is deployed: the stack's block size applied."""
+        pool: PoolConfig = getattr(self, role)
+        return pool.model_copy(update={"block_size": self.block_size})
+
 
 class StackConfig(Section):
     """The whole `llm-serving:` config namespace of one stack."""
@@ -329,7 +437,8 @@ class StackConfig(Section):
     # Stack additions to the catalogs; an entry with a built-in key replaces it.
     models: dict[str, ModelArchitecture] = Field(default_factory=dict)
     gpus: dict[str, GpuModel] = Field(default_factory=dict)
-    pools: dict[PoolName, PoolConfig] = Field(min_length=1)
+    pools: dict[PoolName, PoolConfig] = Field(default_factory=dict)
+    pd_stacks: dict[PDStackName, PDStackConfig] = Field(default_factory=dict)
 
     @property
     def model_catalog(self) -> dict[str, ModelArchitecture]:
@@ -338,6 +447,14 @@ class StackConfig(Section):
     @property
     def gpu_catalog(self) -> dict[str, GpuModel]:
         return {**BUILTIN_GPUS, **self.gpus}
+
+    def serving_pools(self) -> dict[str, PoolConfig]:
+        """Every vLLM pool to deploy, by object name: plain pools and P/D roles."""
+        pools = dict(self.pools)
+        for name, stack in self.pd_stacks.items():
+            for role in PD_ROLES:
+                pools[f"{name}-{role}"] = stack.role(role)
+        return pools
 
     def accepted_products(self, pool: PoolConfig) -> list[str]:
         return pool.gpu_products if pool.gpu_products is not None else self.gpu.products

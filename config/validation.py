@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from config import sizing
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import ConfigError, Problem
-from config.schema import PoolConfig, StackConfig
+from config.router_args import conflicting_router_args
+from config.schema import PD_ROLES, PoolConfig, StackConfig
 from config.vllm_args import conflicting_extra_args
 
 # Pool quantization flags a pre-quantized checkpoint accepts, by checkpoint method.
@@ -83,17 +84,110 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     problems: list[Problem] = []
     capacities: dict[str, PoolCapacity] = {}
     warnings: list[str] = []
-    for name, pool in stack.pools.items():
-        checker = _PoolChecker(stack, name, pool)
+    for name, pool, key in _pools_with_keys(stack):
+        checker = _PoolChecker(stack, name, pool, key)
         capacity = checker.check()
         problems += checker.problems
         if capacity is not None:
             capacities[name] = capacity
         warnings += checker.warnings
+    problems += _check_serves_something(stack)
+    problems += _check_pd_stacks(stack)
     problems += _check_secrets(stack, has_hf_token)
     if problems:
         raise ConfigError(problems)
     return CapacityReport(pools=capacities, warnings=warnings)
+
+
+def _pools_with_keys(stack: StackConfig) -> list[tuple[str, PoolConfig, str]]:
+    """(deployed name, effective pool, config key) for every vLLM pool."""
+    found = [(name, pool, f"pools.{name}") for name, pool in stack.pools.items()]
+    for name, pd_stack in stack.pd_stacks.items():
+        for role in PD_ROLES:
+            found.append((f"{name}-{role}", pd_stack.role(role), f"pdStacks.{name}.{role}"))
+    return found
+
+
+def _check_serves_something(stack: StackConfig) -> list[Problem]:
+    if stack.pools or stack.pd_stacks:
+        return []
+    return [
+        Problem(
+            key="pools",
+            value=None,
+            reason="the stack serves no model",
+            fix="add a pool under llm-serving:pools or a prefill/decode stack under llm-serving:pdStacks",
+        )
+    ]
+
+
+def _check_pd_stacks(stack: StackConfig) -> list[Problem]:
+    """Rules that make a prefill/decode stack impossible to mis-wire."""
+    problems = []
+    for name, pd_stack in stack.pd_stacks.items():
+        key = f"pdStacks.{name}"
+        prefill, decode = pd_stack.prefill, pd_stack.decode
+        if decode.model != prefill.model:
+            problems.append(
+                Problem(
+                    f"{key}.decode.model",
+                    decode.model,
+                    f"differs from prefill's model {prefill.model}; KV caches only transfer "
+                    "between the same model",
+                    "serve the same model in both roles",
+                )
+            )
+        elif decode.served_name != prefill.served_name:
+            problems.append(
+                Problem(
+                    f"{key}.decode.servedModelName",
+                    decode.served_name,
+                    f"differs from prefill's {prefill.served_name!r}; the router sends one "
+                    "request body to both",
+                    "use the same servedModelName in both roles",
+                )
+            )
+        for role in PD_ROLES:
+            pool: PoolConfig = getattr(pd_stack, role)
+            if pool.block_size is not None and pool.block_size != pd_stack.block_size:
+                problems.append(
+                    Problem(
+                        f"{key}.{role}.blockSize",
+                        pool.block_size,
+                        "is set per role, but both roles must page the KV cache alike",
+                        f"remove it and set {key}.blockSize",
+                    )
+                )
+            if f"{name}-{role}" in stack.pools:
+                problems.append(
+                    Problem(
+                        f"pools.{name}-{role}",
+                        None,
+                        f"has the name of the {role} pool of {key}",
+                        "rename the pool or the P/D stack",
+                    )
+                )
+        if pd_stack.router.discovery == "pods" and prefill.service.port != decode.service.port:
+            problems.append(
+                Problem(
+                    f"{key}.decode.service.port",
+                    decode.service.port,
+                    f"differs from prefill's port {prefill.service.port}, but with discovery "
+                    "'pods' the router reaches every pod on one port (--service-discovery-port)",
+                    f"use port {prefill.service.port} in both roles, or set "
+                    f"{key}.router.discovery to 'services'",
+                )
+            )
+        for flag, owner in conflicting_router_args(pd_stack.router.extra_args).items():
+            problems.append(
+                Problem(
+                    f"{key}.router.extraArgs",
+                    flag,
+                    "sets a flag that a typed key already renders",
+                    f"remove it from extraArgs and use {owner}",
+                )
+            )
+    return problems
 
 
 def _check_secrets(stack: StackConfig, has_hf_token: bool) -> list[Problem]:
@@ -101,7 +195,11 @@ def _check_secrets(stack: StackConfig, has_hf_token: bool) -> list[Problem]:
         return []
     catalog = stack.model_catalog
     gated = sorted(
-        {pool.model for pool in stack.pools.values() if pool.model in catalog and catalog[pool.model].gated}
+        {
+            pool.model
+            for pool in stack.serving_pools().values()
+            if pool.model in catalog and catalog[pool.model].gated
+        }
     )
     if not gated:
         return []
@@ -117,17 +215,22 @@ def _check_secrets(stack: StackConfig, has_hf_token: bool) -> list[Problem]:
 
 
 class _PoolChecker:
-    """Checks one pool; collects problems instead of stopping at the first."""
+    """Checks one pool; collects problems instead of stopping at the first.
 
-    def __init__(self, stack: StackConfig, name: str, pool: PoolConfig):
+    `name` is the deployed pool's name; `key` is where its config lives
+    (`pools.<name>` or `pdStacks.<stack>.<role>`).
+    """
+
+    def __init__(self, stack: StackConfig, name: str, pool: PoolConfig, key: str):
         self.stack = stack
         self.name = name
+        self.key = key
         self.pool = pool
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
 
     def _problem(self, key: str, value: object, reason: str, fix: str) -> None:
-        self.problems.append(Problem(f"pools.{self.name}.{key}", value, reason, fix))
+        self.problems.append(Problem(f"{self.key}.{key}", value, reason, fix))
 
     def check(self) -> PoolCapacity | None:
         pool = self.pool
@@ -199,7 +302,7 @@ class _PoolChecker:
         cache = self.stack.model_cache
         if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and self.pool.max_pods > 1:
             self.warnings.append(
-                f"pools.{self.name}: {self.pool.max_pods} pods share one ReadWriteOnce model-cache "
+                f"{self.key}: {self.pool.max_pods} pods share one ReadWriteOnce model-cache "
                 "claim; they must all run on one node (set modelCache.pvc.accessMode to "
                 "ReadWriteMany or use modelCache.mode longhorn for a multi-node pool)"
             )

@@ -7,7 +7,9 @@ a typed key is listed in `TYPED_FLAGS`, so `extraArgs` cannot set it a second ti
 
 from __future__ import annotations
 
-from config.schema import PoolConfig
+import json
+
+from config.schema import KvTransferConfig, PoolConfig
 
 # Flag -> the typed config key (under pools.<name>) that owns it.
 TYPED_FLAGS: dict[str, str] = {
@@ -34,6 +36,7 @@ TYPED_FLAGS: dict[str, str] = {
     "--api-key": "llm-serving:auth (the key comes from a Secret as VLLM_API_KEY)",
     "--hf-token": "llm-serving:hfToken (a secret; pods read it as HF_TOKEN)",
     "--download-dir": "llm-serving:modelCache",
+    "--kv-transfer-config": "pdStacks.<name>.kvTransfer (rendered for prefill/decode roles)",
 }
 
 
@@ -86,3 +89,10 @@ def render_vllm_args(pool: PoolConfig, max_model_len: int) -> list[str]:
         if value is not None:
             args += [flag, str(value)]
     return args + list(pool.extra_args)
+
+
+def render_kv_transfer_args(kv_transfer: KvTransferConfig) -> list[str]:
+    """`--kv-transfer-config` for a P/D role. NixlConnector ignores kv_role (the router
+    decides who prefills), so both roles are kv_both, as upstream's examples are."""
+    config = {"kv_connector": kv_transfer.connector, "kv_role": "kv_both"}
+    return ["--kv-transfer-config", json.dumps(config, separators=(",", ":"))]

@@ -45,6 +45,15 @@ def with_pool(config: dict, pool: str, **overrides) -> dict:
     return config
 
 
+def gpu_deployments(run: ProgramRun) -> list[Registered]:
+    """Deployments that run vLLM (not the router)."""
+    return [
+        d
+        for d in run.of_kind("Deployment")
+        if any(c["name"] == "vllm" for c in d.inputs["spec"]["template"]["spec"]["containers"])
+    ]
+
+
 def pod_spec(deployment: Registered) -> dict:
     return deployment.inputs["spec"]["template"]["spec"]
 
@@ -104,9 +113,9 @@ def test_every_service_selects_exactly_one_workloads_pods(stack_run):
             d for d in deployments if matches(selector, d.inputs["spec"]["template"]["metadata"]["labels"])
         ]
         assert len(selected) == 1, service.name
-        port = service.inputs["spec"]["ports"][0]
-        container_ports = {p["name"]: p["containerPort"] for p in vllm_container(selected[0])["ports"]}
-        assert port["targetPort"] in container_ports
+        container_ports = {p["name"] for c in pod_spec(selected[0])["containers"] for p in c["ports"]}
+        for port in service.inputs["spec"]["ports"]:
+            assert port["targetPort"] in container_ports
 
 
 def test_every_pdb_selects_its_pools_pods(stack_run):
@@ -122,7 +131,7 @@ def test_every_pdb_selects_its_pools_pods(stack_run):
 
 
 def test_probes_wait_for_model_load_then_watch_health(stack_run):
-    for deployment in stack_run.of_kind("Deployment"):
+    for deployment in gpu_deployments(stack_run):
         container = vllm_container(deployment)
         startup = container["startupProbe"]
         assert startup["httpGet"]["path"] == "/health"
@@ -136,7 +145,7 @@ def test_probes_wait_for_model_load_then_watch_health(stack_run):
 
 
 def test_gpu_pods_are_scheduled_only_on_accepted_gpus(stack_run):
-    for deployment in stack_run.of_kind("Deployment"):
+    for deployment in gpu_deployments(stack_run):
         spec = pod_spec(deployment)
         args = vllm_container(deployment)["args"]
         gpus = int(args[args.index("--tensor-parallel-size") + 1]) * int(
@@ -155,14 +164,14 @@ def test_gpu_pods_are_scheduled_only_on_accepted_gpus(stack_run):
 
 
 def test_shared_memory_is_mounted_exactly_when_a_pod_has_several_gpus(stack_run):
-    for deployment in stack_run.of_kind("Deployment"):
+    for deployment in gpu_deployments(stack_run):
         gpus = int(vllm_container(deployment)["resources"]["limits"]["nvidia.com/gpu"])
         mounts = {m["mountPath"] for m in vllm_container(deployment)["volumeMounts"]}
         assert ("/dev/shm" in mounts) == (gpus > 1)
 
 
 def test_rollouts_never_need_a_spare_gpu(stack_run):
-    for deployment in stack_run.of_kind("Deployment"):
+    for deployment in gpu_deployments(stack_run):
         assert deployment.inputs["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == 0
 
 
@@ -174,7 +183,7 @@ def test_images_are_pinned(stack_run):
 
 def test_pods_read_credentials_from_secrets_the_stack_creates(stack_run):
     secrets = {s.inputs["metadata"]["name"]: s for s in stack_run.of_kind("Secret")}
-    for deployment in stack_run.of_kind("Deployment"):
+    for deployment in gpu_deployments(stack_run):
         env = env_of(vllm_container(deployment))
         for variable in ("HF_TOKEN", "VLLM_API_KEY"):
             reference = env[variable]["valueFrom"]["secretKeyRef"]
@@ -185,7 +194,7 @@ def test_pods_read_credentials_from_secrets_the_stack_creates(stack_run):
 
 def test_model_cache_is_mounted_at_hf_home(stack_run):
     claims = {c.inputs["metadata"]["name"] for c in stack_run.of_kind("PersistentVolumeClaim")}
-    for deployment in stack_run.of_kind("Deployment"):
+    for deployment in gpu_deployments(stack_run):
         container = vllm_container(deployment)
         hf_home = env_of(container)["HF_HOME"]["value"]
         (cache_volume,) = [v for v in pod_spec(deployment)["volumes"] if "persistentVolumeClaim" in v]
@@ -220,9 +229,11 @@ def test_outputs_give_urls_commands_and_capacity(stack_run):
     outputs = stack_run.outputs
     assert outputs["namespace"]
     assert outputs["endpoints"]
-    for pool, endpoint in outputs["endpoints"].items():
-        assert endpoint["url"].startswith(f"http://{pool}.")
-        assert f"svc/{pool}" in endpoint["portForward"]
+    services = {s.inputs["metadata"]["name"] for s in stack_run.of_kind("Service")}
+    for endpoint in outputs["endpoints"].values():
+        service = endpoint["portForward"].split("svc/")[1].split()[0]
+        assert service in services
+        assert endpoint["url"].startswith(f"http://{service}.")
         assert "/v1/models" in endpoint["curl"]
     assert outputs["capacity"]["totalGpus"] > 0
 
@@ -250,8 +261,8 @@ def test_dev_is_seed_002_on_a_workstation():
     assert capacity["maxConcurrentFullLengthSequencesPerPod"] >= 1
 
 
-def test_prod_is_seed_000_sixteen_pods_behind_one_service():
-    run = run_program(stack_file_config(ROOT / "Pulumi.prod.yaml"))
+def test_seed_000_example_is_sixteen_pods_behind_one_service():
+    run = run_program(stack_file_config(ROOT / "examples" / "seed-000-replicas.yaml"))
     (deployment,) = run.of_kind("Deployment")
     assert deployment.inputs["spec"]["replicas"] == 16
     assert vllm_container(deployment)["resources"]["limits"]["nvidia.com/gpu"] == "1"

@@ -1,0 +1,272 @@
+"""PDRouterStack: prefill and decode pools of one model behind vllm-router (seed 001).
+
+Prefill pods compute the prompt's KV cache and hand it to a decode pod over NIXL;
+vllm-router picks the pair (consistent hashing by default) and streams the decode
+pod's answer back. Built from two VllmPools, so everything a pool guarantees (GPU
+placement, probes, PDB, cache, secrets) holds for each role; this component adds the
+KV-transfer wiring and the router with its Service, PDB and, for pod discovery, RBAC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gpu_node_selector import GpuScheduling
+from components.labels import selector_labels, workload_labels
+from components.model_cache import CacheMount
+from components.pod_secrets import PodSecrets
+from components.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
+from config.router_args import RoleEndpoint, render_router_args
+from config.schema import PD_ROLES, PDStackConfig
+from config.vllm_args import render_kv_transfer_args, render_vllm_args
+
+ROUTER_CONTAINER = "router"
+METRICS_PORT_NAME = "metrics"
+NIXL_PORT_NAME = "nixl"
+
+
+@dataclass(frozen=True)
+class PDRouterStackSpec:
+    """A validated P/D stack and what it resolves to in this deployment."""
+
+    name: str
+    namespace: pulumi.Input[str]
+    config: PDStackConfig
+    images: dict[str, str]  # role -> vLLM image
+    image_pull_policy: str
+    max_model_len: dict[str, int]  # role -> resolved max model length
+    auth_enabled: bool
+
+
+def nixl_env(side_channel_port: int) -> list[k8s.core.v1.EnvVarArgs]:
+    """NIXL's side channel listens on the pod IP (its default, localhost, is unreachable
+    from the peer pod)."""
+    return [
+        k8s.core.v1.EnvVarArgs(
+            name="VLLM_NIXL_SIDE_CHANNEL_HOST",
+            value_from=k8s.core.v1.EnvVarSourceArgs(
+                field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="status.podIP")
+            ),
+        ),
+        k8s.core.v1.EnvVarArgs(name="VLLM_NIXL_SIDE_CHANNEL_PORT", value=str(side_channel_port)),
+    ]
+
+
+class PDRouterStack(pulumi.ComponentResource):
+    """Clients use `router_url`; it serves the OpenAI API for the stack's model."""
+
+    router_url: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: PDRouterStackSpec,
+        scheduling: dict[str, GpuScheduling],
+        caches: dict[str, CacheMount],
+        secrets: PodSecrets,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("llm-serving:inference:PDRouterStack", name, None, opts)
+        self.spec = spec
+        child = pulumi.ResourceOptions(parent=self)
+        config = spec.config
+
+        self.pools: dict[str, VllmPool] = {}
+        for role in PD_ROLES:
+            pool = config.role(role)
+            pool_name = f"{spec.name}-{role}"
+            self.pools[role] = VllmPool(
+                pool_name,
+                VllmPoolSpec(
+                    name=pool_name,
+                    namespace=spec.namespace,
+                    pool=pool,
+                    image=spec.images[role],
+                    image_pull_policy=spec.image_pull_policy,
+                    vllm_args=render_vllm_args(pool, spec.max_model_len[role])
+                    + render_kv_transfer_args(config.kv_transfer),
+                    component=role,
+                    extra_env=nixl_env(config.kv_transfer.side_channel_port),
+                    extra_ports=[
+                        k8s.core.v1.ContainerPortArgs(
+                            name=NIXL_PORT_NAME, container_port=config.kv_transfer.side_channel_port
+                        )
+                    ],
+                ),
+                scheduling=scheduling[role],
+                cache=caches[role],
+                secrets=secrets,
+                opts=child,
+            )
+
+        router_name = f"{spec.name}-router"
+        self.router_selector = selector_labels(router_name, "router", name="vllm-router")
+        router_labels = workload_labels(router_name, "router", name="vllm-router")
+        service_account = (
+            self._rbac(router_name, router_labels, child) if config.router.discovery == "pods" else None
+        )
+        self._router_deployment(router_name, router_labels, service_account, secrets, child)
+        service = self._router_service(router_name, router_labels, child)
+
+        self.router_url = pulumi.Output.concat(
+            "http://",
+            service.metadata.name,
+            ".",
+            service.metadata.namespace,
+            ".svc.cluster.local:",
+            str(config.router.service.port),
+        )
+        self.register_outputs({"routerUrl": self.router_url})
+
+    def _metadata(self, name: str, labels: dict[str, str]) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self.spec.namespace, labels=labels)
+
+    def _router_args(self) -> pulumi.Output[list[str]]:
+        config = self.spec.config
+
+        def render(namespace: str) -> list[str]:
+            endpoints = {}
+            for role, pool in self.pools.items():
+                port = pool.spec.pool.service.port
+                endpoints[role] = RoleEndpoint(
+                    selector=pool.selector,
+                    service_url=f"http://{pool.spec.name}.{namespace}.svc.cluster.local:{port}",
+                    port=port,
+                )
+            return render_router_args(
+                config, namespace, endpoints["prefill"], endpoints["decode"], self.spec.auth_enabled
+            )
+
+        return pulumi.Output.from_input(self.spec.namespace).apply(render)
+
+    def _rbac(
+        self, router_name: str, labels: dict[str, str], child: pulumi.ResourceOptions
+    ) -> k8s.core.v1.ServiceAccount:
+        """Pod discovery needs exactly get/list/watch on pods in this namespace."""
+        account = k8s.core.v1.ServiceAccount(
+            f"{router_name}-sa", metadata=self._metadata(router_name, labels), opts=child
+        )
+        role = k8s.rbac.v1.Role(
+            f"{router_name}-role",
+            metadata=self._metadata(router_name, labels),
+            rules=[
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=[""], resources=["pods"], verbs=["get", "list", "watch"]
+                )
+            ],
+            opts=child,
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{router_name}-rolebinding",
+            metadata=self._metadata(router_name, labels),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=role.metadata.name
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount", name=account.metadata.name, namespace=self.spec.namespace
+                )
+            ],
+            opts=child,
+        )
+        return account
+
+    def _router_deployment(
+        self,
+        router_name: str,
+        labels: dict[str, str],
+        service_account: k8s.core.v1.ServiceAccount | None,
+        secrets: PodSecrets,
+        child: pulumi.ResourceOptions,
+    ) -> k8s.apps.v1.Deployment:
+        router = self.spec.config.router
+        env = [secrets.api_key.env("VLLM_API_KEY")] if self.spec.auth_enabled and secrets.api_key else []
+
+        def probe(path: str, period: int) -> k8s.core.v1.ProbeArgs:
+            return k8s.core.v1.ProbeArgs(
+                http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=PORT_NAME),
+                period_seconds=period,
+                timeout_seconds=3,
+                failure_threshold=3,
+            )
+
+        deployment = k8s.apps.v1.Deployment(
+            f"{router_name}-deployment",
+            metadata=self._metadata(router_name, labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=router.replicas,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.router_selector),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        service_account_name=service_account.metadata.name if service_account else None,
+                        # Only pod discovery talks to the API server.
+                        automount_service_account_token=service_account is not None,
+                        containers=[
+                            k8s.core.v1.ContainerArgs(
+                                name=ROUTER_CONTAINER,
+                                image=router.image,
+                                command=["vllm-router"],
+                                args=self._router_args(),
+                                env=env,
+                                ports=[
+                                    k8s.core.v1.ContainerPortArgs(
+                                        name=PORT_NAME, container_port=router.service.port
+                                    ),
+                                    k8s.core.v1.ContainerPortArgs(
+                                        name=METRICS_PORT_NAME, container_port=router.metrics_port
+                                    ),
+                                ],
+                                resources=k8s.core.v1.ResourceRequirementsArgs(
+                                    requests={"cpu": router.resources.cpu, "memory": router.resources.memory},
+                                    limits={"memory": router.resources.memory},
+                                ),
+                                liveness_probe=probe("/liveness", 10),
+                                readiness_probe=probe("/readiness", 5),
+                            )
+                        ],
+                    ),
+                ),
+            ),
+            opts=child,
+        )
+        if router.disruption_budget.enabled:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{router_name}-pdb",
+                metadata=self._metadata(router_name, labels),
+                spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                    max_unavailable=router.disruption_budget.max_unavailable,
+                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.router_selector),
+                ),
+                opts=child,
+            )
+        return deployment
+
+    def _router_service(
+        self, router_name: str, labels: dict[str, str], child: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Service:
+        router = self.spec.config.router
+        return k8s.core.v1.Service(
+            f"{router_name}-service",
+            metadata=self._metadata(router_name, labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type=router.service.type,
+                selector=self.router_selector,
+                ports=[
+                    k8s.core.v1.ServicePortArgs(
+                        name=PORT_NAME, port=router.service.port, target_port=PORT_NAME, protocol="TCP"
+                    ),
+                    k8s.core.v1.ServicePortArgs(
+                        name=METRICS_PORT_NAME,
+                        port=router.metrics_port,
+                        target_port=METRICS_PORT_NAME,
+                        protocol="TCP",
+                    ),
+                ],
+                session_affinity=router.service.session_affinity,
+            ),
+            opts=child,
+        )
