@@ -19,6 +19,7 @@ from components.labels import selector_labels, workload_labels
 from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
 from components.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
+from components.workload import disruption_budget, service_spec
 from config.router_args import RoleEndpoint, render_router_args
 from config.schema import PD_ROLES, PDStackConfig
 from config.vllm_args import render_kv_transfer_args, render_vllm_args
@@ -233,16 +234,13 @@ class PDRouterStack(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        if router.disruption_budget.enabled:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{router_name}-pdb",
-                metadata=self._metadata(router_name, labels),
-                spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                    max_unavailable=router.disruption_budget.max_unavailable,
-                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.router_selector),
-                ),
-                opts=child,
-            )
+        disruption_budget(
+            f"{router_name}-pdb",
+            self._metadata(router_name, labels),
+            router.disruption_budget,
+            self.router_selector,
+            child,
+        )
         return deployment
 
     def _router_service(
@@ -252,10 +250,10 @@ class PDRouterStack(pulumi.ComponentResource):
         return k8s.core.v1.Service(
             f"{router_name}-service",
             metadata=self._metadata(router_name, labels),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type=router.service.type,
-                selector=self.router_selector,
-                ports=[
+            spec=service_spec(
+                router.service,
+                self.router_selector,
+                [
                     k8s.core.v1.ServicePortArgs(
                         name=PORT_NAME, port=router.service.port, target_port=PORT_NAME, protocol="TCP"
                     ),
@@ -266,7 +264,6 @@ class PDRouterStack(pulumi.ComponentResource):
                         protocol="TCP",
                     ),
                 ],
-                session_affinity=router.service.session_affinity,
             ),
             opts=child,
         )

@@ -18,6 +18,7 @@ from components.gpu_node_selector import GpuScheduling
 from components.labels import selector_labels, workload_labels
 from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
+from components.workload import disruption_budget, service_spec
 from config.schema import PoolConfig
 
 CONTAINER_NAME = "vllm"
@@ -90,37 +91,18 @@ class VllmPool(pulumi.ComponentResource):
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=self._metadata(),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type=pool.service.type,
-                selector=self.selector,
-                ports=[
+            spec=service_spec(
+                pool.service,
+                self.selector,
+                [
                     k8s.core.v1.ServicePortArgs(
                         name=PORT_NAME, port=pool.service.port, target_port=PORT_NAME, protocol="TCP"
                     )
                 ],
-                session_affinity=pool.service.session_affinity,
-                session_affinity_config=(
-                    k8s.core.v1.SessionAffinityConfigArgs(
-                        client_ip=k8s.core.v1.ClientIPConfigArgs(
-                            timeout_seconds=pool.service.session_affinity_timeout_seconds
-                        )
-                    )
-                    if pool.service.session_affinity == "ClientIP"
-                    else None
-                ),
             ),
             opts=child,
         )
-        if pool.disruption_budget.enabled:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-pdb",
-                metadata=self._metadata(),
-                spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                    max_unavailable=pool.disruption_budget.max_unavailable,
-                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.selector),
-                ),
-                opts=child,
-            )
+        disruption_budget(f"{name}-pdb", self._metadata(), pool.disruption_budget, self.selector, child)
         self._autoscaler(name, deployment, child)
         if pool.service_monitor.enabled:
             self._service_monitor(name, service, child)

@@ -1,0 +1,51 @@
+"""Objects every workload gets the same way: its Service and its PodDisruptionBudget."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from config.schema import DisruptionBudgetConfig, ServiceConfig
+
+
+def service_spec(
+    config: ServiceConfig, selector: dict[str, str], ports: list[k8s.core.v1.ServicePortArgs]
+) -> k8s.core.v1.ServiceSpecArgs:
+    """A Service for a workload's pods: type and session affinity from config."""
+    client_ip = config.session_affinity == "ClientIP"
+    return k8s.core.v1.ServiceSpecArgs(
+        type=config.type,
+        selector=selector,
+        ports=ports,
+        session_affinity=config.session_affinity,
+        session_affinity_config=(
+            k8s.core.v1.SessionAffinityConfigArgs(
+                client_ip=k8s.core.v1.ClientIPConfigArgs(
+                    timeout_seconds=config.session_affinity_timeout_seconds
+                )
+            )
+            if client_ip
+            else None
+        ),
+    )
+
+
+def disruption_budget(
+    resource_name: str,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    config: DisruptionBudgetConfig,
+    selector: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.policy.v1.PodDisruptionBudget | None:
+    """A PDB whose selector is the workload's own (a PDB without one protects nothing)."""
+    if not config.enabled:
+        return None
+    return k8s.policy.v1.PodDisruptionBudget(
+        resource_name,
+        metadata=metadata,
+        spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            max_unavailable=config.max_unavailable,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+        ),
+        opts=opts,
+    )
