@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv test lint format preview up clean
+.PHONY: venv tools test lint format preview up clean
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -15,7 +15,11 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-test: venv
+# Go tools (promtool) built from the Go module proxy, cached outside the repo.
+tools:
+	scripts/tools.sh build
+
+test: venv tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q

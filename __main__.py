@@ -2,7 +2,7 @@
 
 Compose, nothing else: config is loaded and checked first (a bad config stops here,
 before any resource is registered), then the namespace, the secrets, GPU placement,
-the model cache, the pools and the prefill/decode stacks.
+the model cache, the pools, the prefill/decode stacks and their monitoring.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pulumi_random as random
 
 from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
 from components.model_cache import ModelCache
+from components.monitoring_stack import MonitoringStack
 from components.pd_router_stack import PDRouterStack, PDRouterStackSpec
 from components.pod_secrets import PodSecrets, SecretRef
 from components.vllm_pool import VllmPool, VllmPoolSpec
@@ -94,6 +95,7 @@ def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> di
 
 
 endpoints = {}
+scrape_targets = []
 for pool_name, pool in stack.pools.items():
     vllm_pool = VllmPool(
         pool_name,
@@ -110,6 +112,7 @@ for pool_name, pool in stack.pools.items():
         secrets=secrets,
     )
     endpoints[pool_name] = endpoint(pool_name, pool.service.port, pool.served_name, vllm_pool.service_url)
+    scrape_targets.append(vllm_pool.scrape_target(pool_name))
 
 for stack_name, pd_config in stack.pd_stacks.items():
     role_pools = {role: f"{stack_name}-{role}" for role in PD_ROLES}
@@ -134,6 +137,11 @@ for stack_name, pd_config in stack.pd_stacks.items():
         pd_config.prefill.served_name,
         pd_stack.router_url,
     )
+    scrape_targets += pd_stack.scrape_targets()
+
+if stack.monitoring.enabled:
+    monitoring = MonitoringStack("monitoring", stack.monitoring, namespace, scrape_targets)
+    pulumi.export("monitoring", {"alerts": monitoring.alert_names, "dashboards": monitoring.dashboards})
 
 pulumi.export("namespace", namespace)
 pulumi.export("endpoints", endpoints)

@@ -18,6 +18,7 @@ from components.gpu_node_selector import GpuScheduling
 from components.labels import selector_labels, workload_labels
 from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
+from components.scrape_target import ScrapeTarget
 from components.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
 from components.workload import disruption_budget, service_spec
 from config.router_args import RoleEndpoint, render_router_args
@@ -121,6 +122,23 @@ class PDRouterStack(pulumi.ComponentResource):
             str(config.router.service.port),
         )
         self.register_outputs({"routerUrl": self.router_url})
+
+    def scrape_targets(self) -> list[ScrapeTarget]:
+        """Both roles (vLLM metrics on their API port) and the router (its metrics port)."""
+        name = self.spec.name
+        targets = [
+            pool.scrape_target(f"{name}-{role} ({role} role of {name})") for role, pool in self.pools.items()
+        ]
+        targets.append(
+            ScrapeTarget(
+                f"{name}-router",
+                "router",
+                f"{name}-router (router of {name})",
+                self.router_selector,
+                METRICS_PORT_NAME,
+            )
+        )
+        return targets
 
     def _metadata(self, name: str, labels: dict[str, str]) -> k8s.meta.v1.ObjectMetaArgs:
         return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self.spec.namespace, labels=labels)

@@ -1,9 +1,9 @@
 """VllmPool: N identical vLLM pods for one model behind one Service (seed 000).
 
-Owns the Deployment, the Service, a PodDisruptionBudget that selects the pods, an
-optional autoscaler (HPA or KEDA ScaledObject on queue depth) and an optional
-ServiceMonitor. GPU placement comes from GpuNodeSelector, the cache mount from
-ModelCache; this component decides neither.
+Owns the Deployment, the Service, a PodDisruptionBudget that selects the pods and an
+optional autoscaler (HPA or KEDA ScaledObject on queue depth). GPU placement comes
+from GpuNodeSelector, the cache mount from ModelCache, scraping and alerts from
+MonitoringStack; this component decides none of them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from components.gpu_node_selector import GpuScheduling
 from components.labels import selector_labels, workload_labels
 from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
+from components.scrape_target import ScrapeTarget
 from components.workload import disruption_budget, service_spec
 from config.schema import PoolConfig
 
@@ -104,8 +105,6 @@ class VllmPool(pulumi.ComponentResource):
         )
         disruption_budget(f"{name}-pdb", self._metadata(), pool.disruption_budget, self.selector, child)
         self._autoscaler(name, deployment, child)
-        if pool.service_monitor.enabled:
-            self._service_monitor(name, service, child)
 
         self.deployment_name = deployment.metadata.name
         self.service_name = service.metadata.name
@@ -124,6 +123,10 @@ class VllmPool(pulumi.ComponentResource):
                 "serviceUrl": self.service_url,
             }
         )
+
+    def scrape_target(self, title: str) -> ScrapeTarget:
+        """vLLM serves /metrics on its API port."""
+        return ScrapeTarget(self.spec.name, "vllm", title, self.selector, PORT_NAME)
 
     def _metadata(self, labels: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
         return k8s.meta.v1.ObjectMetaArgs(
@@ -295,19 +298,3 @@ class VllmPool(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-
-    def _service_monitor(
-        self, name: str, service: k8s.core.v1.Service, child: pulumi.ResourceOptions
-    ) -> None:
-        monitor = self.spec.pool.service_monitor
-        k8s.apiextensions.CustomResource(
-            f"{name}-servicemonitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="ServiceMonitor",
-            metadata=self._metadata({**self.labels, **monitor.labels}),
-            spec={
-                "selector": {"matchLabels": self.selector},
-                "endpoints": [{"port": PORT_NAME, "path": "/metrics", "interval": monitor.interval}],
-            },
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[service])),
-        )

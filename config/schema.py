@@ -34,6 +34,8 @@ VLLM_IMAGE = "vllm/vllm-openai:v0.19.1"
 VLLM_ROUTER_IMAGE = "vllm/vllm-router:v0.1.17"
 GPU_OPERATOR_CHART_VERSION = "v25.3.4"
 LONGHORN_CHART_VERSION = "1.9.1"
+KUBE_PROMETHEUS_STACK_CHART_VERSION = "82.0.0"
+_PROMETHEUS_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 
 
 def _dns_label(value: str) -> str:
@@ -60,7 +62,14 @@ def _pinned_image(value: str) -> str:
     return value
 
 
+def _duration(value: str) -> str:
+    if not _PROMETHEUS_DURATION.match(value):
+        raise ValueError("must be a Prometheus duration such as '30s', '5m' or '1h30m'")
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Duration = Annotated[str, AfterValidator(_duration)]
 Quantity = Annotated[str, AfterValidator(_quantity)]
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
 
@@ -170,6 +179,54 @@ class ModelCacheConfig(Section):
     prefetch: PrefetchConfig = Field(default_factory=PrefetchConfig)
 
 
+class KubePrometheusStackConfig(Section):
+    install: bool = False
+    chart_version: str = KUBE_PROMETHEUS_STACK_CHART_VERSION
+    repository: str = "https://prometheus-community.github.io/helm-charts"
+    namespace: DnsLabel = "monitoring"
+    release_name: DnsLabel = "kube-prometheus-stack"
+    values: dict = Field(default_factory=dict)
+
+
+class AlertThresholds(Section):
+    """When each alert fires; `*For` is how long the condition must hold."""
+
+    queue_depth: float = Field(default=10, gt=0)
+    queue_depth_for: Duration = "5m"
+    kv_cache_usage: float = Field(default=0.95, gt=0, le=1)
+    kv_cache_usage_for: Duration = "10m"
+    time_to_first_token_p95_seconds: float = Field(default=2.0, gt=0)
+    time_to_first_token_for: Duration = "10m"
+    preemptions_per_second: float = Field(default=0.1, gt=0)
+    preemptions_for: Duration = "10m"
+    error_ratio: float = Field(default=0.05, gt=0, le=1)
+    error_ratio_for: Duration = "5m"
+    no_ready_pods_for: Duration = "5m"
+
+
+class MonitoringConfig(Section):
+    """Scraping, alert rules and Grafana dashboards for every pool and router."""
+
+    enabled: bool = False
+    kube_prometheus_stack: KubePrometheusStackConfig = Field(default_factory=KubePrometheusStackConfig)
+    # Labels our monitors and rules carry so that the Prometheus selects them.
+    # Default: {"release": <kubePrometheusStack.releaseName>}, what that chart's
+    # Prometheus selects.
+    selector_labels: dict[str, str] | None = None
+    # The label Grafana's dashboard sidecar watches ConfigMaps for.
+    dashboard_labels: dict[str, str] = Field(default_factory=lambda: {"grafana_dashboard": "1"})
+    # Where dashboard ConfigMaps go; default: the stack's namespace.
+    dashboard_namespace: DnsLabel | None = None
+    scrape_interval: Duration = "15s"
+    alerts: AlertThresholds = Field(default_factory=AlertThresholds)
+
+    @property
+    def prometheus_selector_labels(self) -> dict[str, str]:
+        if self.selector_labels is not None:
+            return self.selector_labels
+        return {"release": self.kube_prometheus_stack.release_name}
+
+
 # ---------------------------------------------------------------------------
 # Pools
 # ---------------------------------------------------------------------------
@@ -249,12 +306,6 @@ class AutoscalingConfig(Section):
         return self
 
 
-class ServiceMonitorConfig(Section):
-    enabled: bool = False
-    interval: str = "15s"
-    labels: dict[str, str] = Field(default_factory=dict)
-
-
 class PoolConfig(Section):
     """N identical vLLM pods serving one model behind one Service."""
 
@@ -287,7 +338,6 @@ class PoolConfig(Section):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
-    service_monitor: ServiceMonitorConfig = Field(default_factory=ServiceMonitorConfig)
 
     @property
     def gpus_per_pod(self) -> int:
@@ -434,6 +484,7 @@ class StackConfig(Section):
     gpu: GpuConfig = Field(default_factory=GpuConfig)
     vllm: VllmDefaults = Field(default_factory=VllmDefaults)
     model_cache: ModelCacheConfig = Field(default_factory=ModelCacheConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     # Stack additions to the catalogs; an entry with a built-in key replaces it.
     models: dict[str, ModelArchitecture] = Field(default_factory=dict)
     gpus: dict[str, GpuModel] = Field(default_factory=dict)

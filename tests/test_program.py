@@ -384,20 +384,6 @@ def test_keda_scales_the_deployment_on_waiting_requests():
     assert validation_errors(scaled.manifest) == []
 
 
-def test_service_monitor_selects_the_pools_service():
-    run = run_program(
-        with_pool(
-            dev_config(), "llama-3-1-8b", serviceMonitor={"enabled": True, "labels": {"release": "kps"}}
-        )
-    )
-    (monitor,) = run.of_kind("ServiceMonitor")
-    service = run.one("Service", "llama-3-1-8b")
-    assert matches(monitor.inputs["spec"]["selector"]["matchLabels"], service.inputs["metadata"]["labels"])
-    assert monitor.inputs["spec"]["endpoints"][0]["path"] == "/metrics"
-    assert monitor.inputs["metadata"]["labels"]["release"] == "kps"
-    assert validation_errors(monitor.manifest) == []
-
-
 def test_auth_off_means_no_api_key_anywhere():
     config = dev_config()
     config["llm-serving:auth"] = {"enabled": False}

@@ -1,0 +1,135 @@
+"""MonitoringStack: scraping, alert rules and Grafana dashboards for a stack.
+
+Optionally installs kube-prometheus-stack (Prometheus operator, Prometheus, Grafana
+with its dashboard sidecar, kube-state-metrics) as a pinned Helm release; otherwise
+only creates the objects below, labelled for the cluster's existing Prometheus:
+a ServiceMonitor per pool and per router, one PrometheusRule, and a dashboard
+ConfigMap per pool and per router.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.alert_rules import alert_rule_group
+from components.dashboards import dashboard_for
+from components.labels import PART_OF
+from components.scrape_target import ScrapeTarget
+from config.schema import MonitoringConfig
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """Deep-merge Helm values: the user's override wins key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = (
+            _merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
+    return merged
+
+
+class MonitoringStack(pulumi.ComponentResource):
+    """Watches the given targets; exposes the alert names and dashboard names."""
+
+    alert_names: list[str]
+    dashboards: list[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: MonitoringConfig,
+        namespace: pulumi.Input[str],
+        targets: list[ScrapeTarget],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("llm-serving:monitoring:MonitoringStack", name, None, opts)
+        self.spec = spec
+        self._namespace = pulumi.Output.from_input(namespace)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {**spec.prometheus_selector_labels, "app.kubernetes.io/part-of": PART_OF}
+
+        installed: list[pulumi.Resource] = []
+        if spec.kube_prometheus_stack.install:
+            installed.append(self._install(name, child))
+        # The CRDs come with the release; our custom resources must wait for them.
+        after_install = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=installed))
+
+        for target in targets:
+            k8s.apiextensions.CustomResource(
+                f"{target.name}-servicemonitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=target.name, namespace=namespace, labels=labels),
+                spec={
+                    "selector": {"matchLabels": target.service_selector},
+                    "namespaceSelector": {"matchNames": [namespace]},
+                    "endpoints": [
+                        {"port": target.port_name, "path": "/metrics", "interval": spec.scrape_interval}
+                    ],
+                },
+                opts=after_install,
+            )
+
+        rule_group = self._namespace.apply(lambda ns: alert_rule_group(ns, targets, spec.alerts))
+        k8s.apiextensions.CustomResource(
+            f"{name}-rules",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="llm-serving-alerts", namespace=namespace, labels=labels
+            ),
+            spec={"groups": [rule_group]},
+            opts=after_install,
+        )
+        self.alert_names = [rule["alert"] for rule in alert_rule_group("", targets, spec.alerts)["rules"]]
+
+        self.dashboards = []
+        for target in targets:
+            dashboard = self._namespace.apply(lambda ns, t=target: json.dumps(dashboard_for(ns, t), indent=1))
+            k8s.core.v1.ConfigMap(
+                f"{target.name}-dashboard",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"{target.name}-dashboard",
+                    namespace=spec.dashboard_namespace or namespace,
+                    labels={**spec.dashboard_labels, "app.kubernetes.io/part-of": PART_OF},
+                ),
+                data={f"{target.name}.json": dashboard},
+                opts=after_install,
+            )
+            self.dashboards.append(f"vLLM {target.title}")
+        self.register_outputs({"alerts": self.alert_names, "dashboards": self.dashboards})
+
+    def _install(self, name: str, child: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+        chart = self.spec.kube_prometheus_stack
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=chart.namespace), opts=child
+        )
+        (label, label_value), *_ = self.spec.dashboard_labels.items()
+        defaults = {
+            # The sidecar loads our dashboard ConfigMaps from every namespace.
+            "grafana": {
+                "sidecar": {
+                    "dashboards": {
+                        "enabled": True,
+                        "label": label,
+                        "labelValue": label_value,
+                        "searchNamespace": "ALL",
+                    }
+                }
+            },
+        }
+        return k8s.helm.v3.Release(
+            f"{name}-kube-prometheus-stack",
+            name=chart.release_name,
+            chart="kube-prometheus-stack",
+            version=chart.chart_version,
+            namespace=namespace.metadata.name,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            values=_merge(defaults, chart.values),
+            opts=child,
+        )

@@ -1,0 +1,56 @@
+"""PromQL for one scrape target, built from the metric catalog in one place.
+
+Every expression is scoped to a namespace and the target's Service (the `service`
+label prometheus-operator adds to scraped series), so two stacks in one cluster never
+mix. Pure functions; both alert rules and dashboards use them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components import metric_names as m
+
+RATE_WINDOW = "5m"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The series of one namespace's Services: `service` is a name or a regex."""
+
+    namespace: str
+    service: str
+
+    @property
+    def matchers(self) -> str:
+        return f'namespace="{self.namespace}",service=~"{self.service}"'
+
+    def select(self, metric: str, extra: str = "") -> str:
+        labels = self.matchers + (f",{extra}" if extra else "")
+        return f"{metric}{{{labels}}}"
+
+
+def rate(scope: Scope, metric: str, by: str = "") -> str:
+    grouping = f" by ({by})" if by else ""
+    return f"sum{grouping} (rate({scope.select(metric)}[{RATE_WINDOW}]))"
+
+
+def quantile(scope: Scope, histogram: str, q: float, by: str = "") -> str:
+    grouping = ", ".join(part for part in (by, "le") if part)
+    return (
+        f"histogram_quantile({q}, sum by ({grouping}) "
+        f"(rate({scope.select(histogram + '_bucket')}[{RATE_WINDOW}])))"
+    )
+
+
+def ratio(numerator: str, denominator: str) -> str:
+    """numerator / denominator, empty (not NaN or +Inf) when the denominator is 0."""
+    return f"({numerator}) / ({denominator} > 0)"
+
+
+def prefix_cache_hit_rate(scope: Scope, by: str = "") -> str:
+    return ratio(rate(scope, m.PREFIX_CACHE_HITS, by), rate(scope, m.PREFIX_CACHE_QUERIES, by))
+
+
+def router_error_ratio(scope: Scope, by: str = "") -> str:
+    return ratio(rate(scope, m.ROUTER_REQUEST_ERRORS, by), rate(scope, m.ROUTER_REQUESTS, by))
