@@ -286,7 +286,8 @@ ALERT_CASES = [
             (f'vllm:time_to_first_token_seconds_bucket{{{LLAMA},le="5"}}', "0+10x30"),
             (f'vllm:time_to_first_token_seconds_bucket{{{LLAMA},le="+Inf"}}', "0+10x30"),
         ],
-        4.775,  # p95 interpolated within the (0.5, 5] bucket
+        # p95 interpolated within the (0.5, 5] bucket: 0.5 + 4.5 * 0.95 = 4.775, as a double
+        4.7749999999999995,
     ),
     _case(
         "VllmTimeToFirstTokenSloBreach",
@@ -305,7 +306,7 @@ ALERT_CASES = [
             (f"vllm_router_requests_total{{{ROUTER}}}", "0+100x30"),
             (f'vllm_router_request_errors_total{{{ROUTER},error_type="backend"}}', "0+10x30"),
         ],
-        0.1,
+        0.09999999999999999,  # 10 errors / 100 requests, as the double promtool computes
         '{namespace="llm-serving",service="llama-3-1-8b-router"}',
     ),
     _case(
