@@ -42,6 +42,16 @@ def _timeseries(title: str, unit: str, description: str, *queries: prometheus.Da
     return panel
 
 
+def _latency(title: str, description: str, scope: promql.Scope, histogram: str) -> timeseries.Panel:
+    """p50 and p95 of a latency histogram."""
+    return _timeseries(
+        title,
+        "s",
+        description,
+        *(_query(promql.quantile(scope, histogram, q), f"p{round(q * 100)}") for q in (0.5, 0.95)),
+    )
+
+
 def _stat(title: str, unit: str, description: str, expr: str) -> stat.Panel:
     return (
         stat.Panel()
@@ -89,21 +99,19 @@ def pool_dashboard(namespace: str, target: ScrapeTarget) -> dict:
         )
         .with_row(Row("Latency"))
         .with_panel(
-            _timeseries(
+            _latency(
                 "Time to first token",
-                "s",
                 "p50 and p95 of the time from arrival to the first generated token.",
-                _query(promql.quantile(scope, m.TIME_TO_FIRST_TOKEN, 0.5), "p50"),
-                _query(promql.quantile(scope, m.TIME_TO_FIRST_TOKEN, 0.95), "p95"),
+                scope,
+                m.TIME_TO_FIRST_TOKEN,
             )
         )
         .with_panel(
-            _timeseries(
+            _latency(
                 "Inter-token latency",
-                "s",
                 "p50 and p95 of the time between consecutive generated tokens.",
-                _query(promql.quantile(scope, m.INTER_TOKEN_LATENCY, 0.5), "p50"),
-                _query(promql.quantile(scope, m.INTER_TOKEN_LATENCY, 0.95), "p95"),
+                scope,
+                m.INTER_TOKEN_LATENCY,
             )
         )
         .with_row(Row("Load"))
@@ -184,12 +192,11 @@ def router_dashboard(namespace: str, target: ScrapeTarget) -> dict:
             )
         )
         .with_panel(
-            _timeseries(
+            _latency(
                 "Request latency",
-                "s",
                 "p50 and p95 of the router's request duration (prefill + KV transfer + decode).",
-                _query(promql.quantile(scope, m.ROUTER_REQUEST_DURATION, 0.5), "p50"),
-                _query(promql.quantile(scope, m.ROUTER_REQUEST_DURATION, 0.95), "p95"),
+                scope,
+                m.ROUTER_REQUEST_DURATION,
             )
         )
         .with_panel(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.helm_addon import helm_addon
 from components.node_selectors import node_label_in
 from config.schema import GpuConfig
 
@@ -62,20 +63,13 @@ class GpuNodeSelector(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         if spec.operator.install:
-            namespace = k8s.core.v1.Namespace(
-                f"{name}-operator-ns",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.operator.namespace),
-                opts=child,
-            )
-            operator = k8s.helm.v3.Release(
+            operator = helm_addon(
                 f"{name}-gpu-operator",
-                name="gpu-operator",
-                chart="gpu-operator",
-                version=spec.operator.chart_version,
-                namespace=namespace.metadata.name,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=spec.operator.repository),
-                values=spec.operator.values,
-                opts=child,
+                "gpu-operator",
+                "gpu-operator",
+                spec.operator,
+                spec.operator.values,
+                child,
             )
             self._ready.append(operator)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.helm_addon import helm_addon, merge_values
 from components.labels import workload_labels
 from components.node_selectors import node_label_in
 from components.pod_secrets import SecretRef
@@ -170,23 +171,16 @@ class ModelCache(pulumi.ComponentResource):
         longhorn = self.spec.longhorn
         after_install: list[pulumi.Resource] = []
         if longhorn.install:
-            namespace = k8s.core.v1.Namespace(
-                f"{self._name}-longhorn-ns",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=longhorn.namespace),
-                opts=self._volume_opts,
-            )
-            release = k8s.helm.v3.Release(
+            # Our StorageClass below is the one pools use; Longhorn's own default
+            # class must not take over the cluster's default. Retained on destroy
+            # with the volumes: uninstalling Longhorn deletes every volume it manages.
+            release = helm_addon(
                 f"{self._name}-longhorn",
-                name="longhorn",
-                chart="longhorn",
-                version=longhorn.chart_version,
-                namespace=namespace.metadata.name,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=longhorn.repository),
-                # Our StorageClass below is the one pools use; Longhorn's own
-                # default class must not take over the cluster's default.
-                values={"persistence": {"defaultClass": False}, **longhorn.values},
-                # Uninstalling Longhorn deletes every volume it manages.
-                opts=self._volume_opts,
+                "longhorn",
+                "longhorn",
+                longhorn,
+                merge_values({"persistence": {"defaultClass": False}}, longhorn.values),
+                self._volume_opts,
             )
             after_install.append(release)
         storage_class = k8s.storage.v1.StorageClass(

@@ -16,21 +16,10 @@ import pulumi_kubernetes as k8s
 
 from components.alert_rules import alert_rule_group
 from components.dashboards import dashboard_for
+from components.helm_addon import helm_addon, merge_values
 from components.labels import PART_OF
 from components.scrape_target import ScrapeTarget
 from config.schema import MonitoringConfig
-
-
-def _merge(base: dict, override: dict) -> dict:
-    """Deep-merge Helm values: the user's override wins key by key."""
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = (
-            _merge(merged[key], value)
-            if isinstance(value, dict) and isinstance(merged.get(key), dict)
-            else value
-        )
-    return merged
 
 
 class MonitoringStack(pulumi.ComponentResource):
@@ -106,30 +95,14 @@ class MonitoringStack(pulumi.ComponentResource):
 
     def _install(self, name: str, child: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
         chart = self.spec.kube_prometheus_stack
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata=k8s.meta.v1.ObjectMetaArgs(name=chart.namespace), opts=child
-        )
         (label, label_value), *_ = self.spec.dashboard_labels.items()
-        defaults = {
-            # The sidecar loads our dashboard ConfigMaps from every namespace.
-            "grafana": {
-                "sidecar": {
-                    "dashboards": {
-                        "enabled": True,
-                        "label": label,
-                        "labelValue": label_value,
-                        "searchNamespace": "ALL",
-                    }
-                }
-            },
-        }
-        return k8s.helm.v3.Release(
+        # The sidecar loads our dashboard ConfigMaps from every namespace.
+        sidecar = {"enabled": True, "label": label, "labelValue": label_value, "searchNamespace": "ALL"}
+        return helm_addon(
             f"{name}-kube-prometheus-stack",
-            name=chart.release_name,
-            chart="kube-prometheus-stack",
-            version=chart.chart_version,
-            namespace=namespace.metadata.name,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
-            values=_merge(defaults, chart.values),
-            opts=child,
+            "kube-prometheus-stack",
+            chart.release_name,
+            chart,
+            merge_values({"grafana": {"sidecar": {"dashboards": sidecar}}}, chart.values),
+            child,
         )

@@ -101,12 +101,21 @@ class AuthConfig(Section):
     secret_name: DnsLabel = "vllm-api-key"
 
 
-class GpuOperatorConfig(Section):
+class HelmChartConfig(Section):
+    """A third-party add-on installed as a pinned Helm release in its own namespace."""
+
+    install: bool
+    chart_version: str
+    repository: str
+    namespace: DnsLabel
+    values: dict = Field(default_factory=dict)
+
+
+class GpuOperatorConfig(HelmChartConfig):
     install: bool = False
     chart_version: str = GPU_OPERATOR_CHART_VERSION
     repository: str = "https://helm.ngc.nvidia.com/nvidia"
     namespace: DnsLabel = "gpu-operator"
-    values: dict = Field(default_factory=dict)
 
 
 class GpuTaint(Section):
@@ -144,14 +153,13 @@ class HostPathCache(Section):
         return value
 
 
-class LonghornCache(Section):
+class LonghornCache(HelmChartConfig):
     install: bool = True
     chart_version: str = LONGHORN_CHART_VERSION
     repository: str = "https://charts.longhorn.io"
     namespace: DnsLabel = "longhorn-system"
     storage_class_name: DnsLabel = "longhorn-rwx"
     replica_count: int = Field(default=3, ge=1)
-    values: dict = Field(default_factory=dict)
 
 
 class PvcCache(Section):
@@ -179,13 +187,12 @@ class ModelCacheConfig(Section):
     prefetch: PrefetchConfig = Field(default_factory=PrefetchConfig)
 
 
-class KubePrometheusStackConfig(Section):
+class KubePrometheusStackConfig(HelmChartConfig):
     install: bool = False
     chart_version: str = KUBE_PROMETHEUS_STACK_CHART_VERSION
     repository: str = "https://prometheus-community.github.io/helm-charts"
     namespace: DnsLabel = "monitoring"
     release_name: DnsLabel = "kube-prometheus-stack"
-    values: dict = Field(default_factory=dict)
 
 
 class AlertThresholds(Section):

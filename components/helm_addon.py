@@ -1,0 +1,46 @@
+"""Third-party add-ons (GPU Operator, Longhorn, kube-prometheus-stack), installed one way."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from config.schema import HelmChartConfig
+
+
+def helm_addon(
+    resource_name: str,
+    chart: str,
+    release_name: str,
+    config: HelmChartConfig,
+    values: dict,
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """The add-on's namespace and its pinned Helm release (a real release: hooks run,
+    `helm ls` shows it)."""
+    namespace = k8s.core.v1.Namespace(
+        f"{resource_name}-namespace",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace),
+        opts=opts,
+    )
+    return k8s.helm.v3.Release(
+        resource_name,
+        name=release_name,
+        chart=chart,
+        version=config.chart_version,
+        namespace=namespace.metadata.name,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=config.repository),
+        values=values,
+        opts=opts,
+    )
+
+
+def merge_values(base: dict, override: dict) -> dict:
+    """Deep-merge Helm values: the user's override wins key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_values(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
