@@ -125,7 +125,6 @@ for stack_name, pd_config in stack.pd_stacks.items():
             images={role: stack.image_for(serving_pools[name]) for role, name in role_pools.items()},
             image_pull_policy=stack.vllm.image_pull_policy,
             max_model_len={role: loaded.report.max_model_len(name) for role, name in role_pools.items()},
-            auth_enabled=stack.auth.enabled,
         ),
         scheduling={role: scheduling_for(name) for role, name in role_pools.items()},
         caches={role: cache.mount_for(name) for role, name in role_pools.items()},

@@ -40,7 +40,6 @@ class PDRouterStackSpec:
     images: dict[str, str]  # role -> vLLM image
     image_pull_policy: str
     max_model_len: dict[str, int]  # role -> resolved max model length
-    auth_enabled: bool
 
 
 def nixl_env(side_channel_port: int) -> list[k8s.core.v1.EnvVarArgs]:
@@ -73,6 +72,7 @@ class PDRouterStack(pulumi.ComponentResource):
     ):
         super().__init__("llm-serving:inference:PDRouterStack", name, None, opts)
         self.spec = spec
+        self.secrets = secrets
         child = pulumi.ResourceOptions(parent=self)
         config = spec.config
 
@@ -156,7 +156,7 @@ class PDRouterStack(pulumi.ComponentResource):
                     port=port,
                 )
             return render_router_args(
-                config, namespace, endpoints["prefill"], endpoints["decode"], self.spec.auth_enabled
+                config, namespace, endpoints["prefill"], endpoints["decode"], self.secrets.api_key is not None
             )
 
         return pulumi.Output.from_input(self.spec.namespace).apply(render)
@@ -202,7 +202,8 @@ class PDRouterStack(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> k8s.apps.v1.Deployment:
         router = self.spec.config.router
-        env = [secrets.api_key.env("VLLM_API_KEY")] if self.spec.auth_enabled and secrets.api_key else []
+        # --api-key $(VLLM_API_KEY): the key the router presents to the workers.
+        env = [secrets.api_key.env("VLLM_API_KEY")] if secrets.api_key else []
 
         def probe(path: str, period: int) -> k8s.core.v1.ProbeArgs:
             return k8s.core.v1.ProbeArgs(
