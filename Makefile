@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv tools test lint format preview up clean
+.PHONY: venv tools test lint format preview up cluster-up cluster-down cluster-status clean
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -15,9 +15,20 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-# Go tools (promtool) built from the Go module proxy, cached outside the repo.
+# Go tools (promtool, Kubernetes control plane, etcd, kwok) built from the Go
+# module proxy, cached outside the repo by version.
 tools:
 	scripts/tools.sh build
+
+# A local control plane with fake GPU nodes (scripts/local-cluster-nodes.yaml).
+cluster-up: venv tools
+	scripts/local-cluster up
+
+cluster-down:
+	scripts/local-cluster down
+
+cluster-status:
+	scripts/local-cluster status
 
 test: venv tools
 	$(BIN)/ruff check .
@@ -41,5 +52,5 @@ up: venv
 	@command -v pulumi >/dev/null || { echo "pulumi CLI not found on PATH; see README 'Running the engine'" >&2; exit 1; }
 	pulumi up -s $(STACK)
 
-clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+clean: cluster-down
+	rm -rf $(VENV) .pytest_cache .ruff_cache .local

@@ -2,21 +2,38 @@
 # Build the project's Go tools from the Go module proxy into a cache outside the
 # repo, keyed by version, so a second run does nothing.
 #
-#   scripts/tools.sh            build every tool that is missing
-#   scripts/tools.sh path NAME  print where NAME's binary lives (built or not)
+#   scripts/tools.sh [build] [NAME...]   build the named tools (default: all) if missing
+#   scripts/tools.sh path NAME           print where NAME's binary lives (built or not)
 #
-# Cache root: $LLM_SERVING_TOOLS, default ~/.cache/llm-serving/tools.
+# Tools: promtool (Prometheus' rule checker), kube-apiserver, kube-controller-manager,
+# kube-scheduler and kubectl (one Kubernetes release), etcd, kwok.
+# Cache root: $LLM_SERVING_TOOLS, default ~/.cache/llm-serving/tools. Wrapper modules
+# for projects whose go.mod has local replace lines are generated there at build time.
 set -euo pipefail
 
 TOOLS_ROOT="${LLM_SERVING_TOOLS:-$HOME/.cache/llm-serving/tools}"
-# promtool: Prometheus' own rule checker. Module versions v0.3XX.Y are Prometheus 3.XX.Y.
-PROMETHEUS_MODULE_VERSION="v0.316.0"
+PROMETHEUS_MODULE_VERSION="v0.316.0" # module v0.3XX.Y is Prometheus 3.XX.Y
 PROMETHEUS_VERSION="3.16.0"
+KUBERNETES_VERSION="1.36.2"
+ETCD_VERSION="3.6.14"
+KWOK_VERSION="0.8.0"
+ALL_TOOLS="promtool kubernetes etcd kwok"
+
+tool_dir() {
+  case "$1" in
+    promtool) echo "$TOOLS_ROOT/promtool/$PROMETHEUS_MODULE_VERSION" ;;
+    kubernetes | kube-apiserver | kube-controller-manager | kube-scheduler | kubectl)
+      echo "$TOOLS_ROOT/kubernetes/v$KUBERNETES_VERSION" ;;
+    etcd) echo "$TOOLS_ROOT/etcd/v$ETCD_VERSION" ;;
+    kwok | kwok-stages.yaml) echo "$TOOLS_ROOT/kwok/v$KWOK_VERSION" ;;
+    *) echo "unknown tool: $1" >&2; return 2 ;;
+  esac
+}
 
 tool_path() {
   case "$1" in
-    promtool) echo "$TOOLS_ROOT/promtool/$PROMETHEUS_MODULE_VERSION/promtool" ;;
-    *) echo "unknown tool: $1" >&2; return 2 ;;
+    kubernetes) echo "$(tool_dir "$1")/kube-apiserver" ;;
+    *) echo "$(tool_dir "$1")/$1" ;;
   esac
 }
 
@@ -27,28 +44,126 @@ fail() {
   exit 1
 }
 
-build_promtool() {
-  local target dir started
-  target="$(tool_path promtool)"
-  if [ -x "$target" ]; then
-    step promtool "$PROMETHEUS_MODULE_VERSION already built at $target"
+# Runs a build function unless its marker binary exists; reports time taken.
+build_once() {
+  local name="$1" version="$2" marker started
+  marker="$(tool_path "$name")"
+  if [ -x "$marker" ]; then
+    step "$name" "$version already built in $(tool_dir "$name")"
     return
   fi
-  command -v go >/dev/null || fail promtool "find the go toolchain (install Go 1.26)"
-  dir="$(dirname "$target")"
-  mkdir -p "$dir"
+  command -v go >/dev/null || fail "$name" "find the go toolchain (install Go 1.26)"
+  mkdir -p "$(tool_dir "$name")"
   started=$(date +%s)
-  step promtool "building github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION (cold: several minutes)"
-  CGO_ENABLED=0 GOBIN="$dir" go install -trimpath \
-    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
-    "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" \
-    || fail promtool "go install"
-  "$target" --version >/dev/null || fail promtool "run the built binary"
-  step promtool "built in $(( $(date +%s) - started ))s: $target"
+  step "$name" "building $version (cold: several minutes)"
+  "build_$name"
+  [ -x "$marker" ] || fail "$name" "produce $marker"
+  step "$name" "built in $(( $(date +%s) - started ))s"
 }
 
-case "${1:-build}" in
-  build) build_promtool ;;
+build_promtool() {
+  step promtool "go install github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION"
+  CGO_ENABLED=0 GOBIN="$(tool_dir promtool)" go install -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
+    "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" || fail promtool "go install"
+}
+
+# k8s.io/kubernetes requires its staging modules at v0.0.0 through ./staging replace
+# lines; the wrapper replaces each with its published v0.MINOR.PATCH release.
+build_kubernetes() {
+  local dir minor patch mod ldflags package
+  dir="$(tool_dir kubernetes)/src"
+  minor="$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
+  patch="$(echo "$KUBERNETES_VERSION" | cut -d. -f3)"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  step kubernetes "generate the wrapper module"
+  go mod init local/kubernetes-tools >/dev/null 2>&1 || fail kubernetes "go mod init"
+  go mod edit -go=1.26.0 -require="k8s.io/kubernetes@v$KUBERNETES_VERSION"
+  mod="$(go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  [ -f "$mod" ] || fail kubernetes "download k8s.io/kubernetes@v$KUBERNETES_VERSION"
+  for staged in $(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$mod"); do
+    go mod edit -replace="$staged=$staged@v0.$minor.$patch"
+  done
+  grep '^godebug' "$mod" >>go.mod || true
+  for command in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    go mod edit -tool="k8s.io/kubernetes/cmd/$command"
+  done
+  step kubernetes "resolve modules"
+  go mod tidy || fail kubernetes "go mod tidy"
+  # Without these the server reports v0.0.0 and clients (the Pulumi provider
+  # among them) refuse it.
+  ldflags="-s -w"
+  for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags="$ldflags -X $package.gitVersion=v$KUBERNETES_VERSION -X $package.gitMajor=1"
+    ldflags="$ldflags -X $package.gitMinor=$minor -X $package.gitTreeState=clean"
+  done
+  step kubernetes "compile kube-apiserver, kube-controller-manager, kube-scheduler, kubectl"
+  # kube-apiserver last: it is the marker that the whole set is built.
+  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o .. \
+    k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl || fail kubernetes "go build"
+  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o ../kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-apiserver || fail kubernetes "go build kube-apiserver"
+  cd - >/dev/null && rm -rf "$dir"
+}
+
+# etcd's server module replaces its sibling modules with ../ paths; the wrapper
+# requires each at the release instead.
+build_etcd() {
+  local dir module
+  dir="$(tool_dir etcd)/src"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  step etcd "generate the wrapper module"
+  go mod init local/etcd-tools >/dev/null 2>&1 || fail etcd "go mod init"
+  go mod edit -go=1.26.0
+  for module in server api client/pkg client pkg; do
+    go mod edit -require="go.etcd.io/etcd/$module/v3@v$ETCD_VERSION"
+  done
+  go mod edit -tool=go.etcd.io/etcd/server/v3
+  step etcd "resolve modules"
+  go mod tidy || fail etcd "go mod tidy"
+  step etcd "compile"
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o ../etcd go.etcd.io/etcd/server/v3 || fail etcd "go build"
+  cd - >/dev/null && rm -rf "$dir"
+}
+
+# kwok runs without stages only if given some: the fast node and pod stages make
+# fake nodes Ready and mark their pods Running/Ready (Job pods Succeeded).
+build_kwok() {
+  local dir stages source
+  dir="$(tool_dir kwok)"
+  step kwok "go install sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+  CGO_ENABLED=0 GOBIN="$dir" go install -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK_VERSION" \
+    "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION" || fail kwok "go install"
+  source="$(go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$source" ] || fail kwok "find the stage definitions"
+  stages="$dir/kwok-stages.yaml"
+  : >"$stages"
+  for file in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    { echo "---"; cat "$source/kustomize/stage/$file"; } >>"$stages" || fail kwok "copy stage $file"
+  done
+}
+
+version_of() {
+  case "$1" in
+    promtool) echo "$PROMETHEUS_MODULE_VERSION" ;;
+    kubernetes) echo "v$KUBERNETES_VERSION" ;;
+    etcd) echo "v$ETCD_VERSION" ;;
+    kwok) echo "v$KWOK_VERSION" ;;
+  esac
+}
+
+command="${1:-build}"
+case "$command" in
+  build)
+    shift || true
+    for name in ${*:-$ALL_TOOLS}; do
+      case " $ALL_TOOLS " in *" $name "*) ;; *) echo "unknown tool: $name (tools: $ALL_TOOLS)" >&2; exit 2 ;; esac
+      build_once "$name" "$(version_of "$name")"
+    done
+    ;;
   path) tool_path "${2:?usage: scripts/tools.sh path NAME}" ;;
-  *) echo "usage: scripts/tools.sh [build | path NAME]" >&2; exit 2 ;;
+  *) echo "usage: scripts/tools.sh [build [NAME...] | path NAME]" >&2; exit 2 ;;
 esac

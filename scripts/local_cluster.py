@@ -1,0 +1,473 @@
+"""A local Kubernetes cluster with fake GPU nodes, for tests and first tries.
+
+A real control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+all one Kubernetes release built by scripts/tools.sh) on 127.0.0.1, and kwok, which
+plays the kubelets: the nodes of scripts/local-cluster-nodes.yaml advertise
+`nvidia.com/gpu` and GPU Feature Discovery's labels, and kwok marks the pods the
+scheduler places on them Running and Ready. No container runs.
+
+    scripts/local-cluster up      start it (idempotent; fast when already up)
+    scripts/local-cluster down    stop every process and delete its state
+    scripts/local-cluster status  what runs, and the nodes
+
+The kubeconfig is written to .local/cluster/kubeconfig (git ignores .local/).
+Ports: $LOCAL_CLUSTER_API_PORT (default 36443), $LOCAL_CLUSTER_ETCD_PORT (23791) and
+the next port for etcd's peers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".local" / "cluster"
+PKI = STATE / "pki"
+KUBECONFIG = STATE / "kubeconfig"
+NODES_FILE = ROOT / "scripts" / "local-cluster-nodes.yaml"
+CRD_DIR = ROOT.parent / "shared" / "schemas" / "crds"
+API_PORT = int(os.environ.get("LOCAL_CLUSTER_API_PORT", "36443"))
+ETCD_PORT = int(os.environ.get("LOCAL_CLUSTER_ETCD_PORT", "23791"))
+SERVICE_CIDR = "10.96.0.0/16"
+KWOK_ANNOTATION = "kwok.x-k8s.io/node"
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+# What k3s or the GPU Operator would have registered on a real GPU cluster.
+RUNTIME_CLASS = {
+    "apiVersion": "node.k8s.io/v1",
+    "kind": "RuntimeClass",
+    "metadata": {"name": "nvidia"},
+    "handler": "nvidia",
+}
+START_TIMEOUT_SECONDS = 90
+
+
+class ClusterError(Exception):
+    """Something a person has to fix; printed without a traceback."""
+
+
+def log(message: str) -> None:
+    print(f"[local-cluster] {message}", flush=True)
+
+
+def tool(name: str) -> str:
+    path = subprocess.run(
+        [str(ROOT / "scripts" / "tools.sh"), "path", name], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    if not Path(path).exists():
+        raise ClusterError(f"{name} is not built at {path}; run `make tools` (or scripts/tools.sh build)")
+    return path
+
+
+def run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, check=True, capture_output=True, text=True, **kwargs)
+
+
+def kubectl(*args: str, input_text: str | None = None) -> str:
+    result = subprocess.run(
+        [tool("kubectl"), f"--kubeconfig={KUBECONFIG}", *args],
+        capture_output=True,
+        text=True,
+        input=input_text,
+    )
+    if result.returncode != 0:
+        raise ClusterError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+# --- certificates -----------------------------------------------------------------
+
+
+def _openssl(*args: str) -> None:
+    run(["openssl", *args], cwd=PKI)
+
+
+def make_pki() -> None:
+    """A CA, the API server's serving certificate, an admin client certificate and the
+    service-account signing key. Made once per cluster."""
+    if (PKI / "admin.crt").exists():
+        return
+    PKI.mkdir(parents=True, exist_ok=True)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3650",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-subj",
+        "/CN=llm-serving-local-ca",
+    )
+    names = [
+        "IP:127.0.0.1",
+        "IP:10.96.0.1",
+        "DNS:localhost",
+        "DNS:kubernetes",
+        "DNS:kubernetes.default",
+        "DNS:kubernetes.default.svc",
+        "DNS:kubernetes.default.svc.cluster.local",
+    ]
+    (PKI / "apiserver.ext").write_text(f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n")
+    (PKI / "admin.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for name, subject in (("apiserver", "/CN=kube-apiserver"), ("admin", "/O=system:masters/CN=admin")):
+        _openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            subject,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "3650",
+            "-out",
+            f"{name}.crt",
+            "-extfile",
+            f"{name}.ext",
+        )
+    _openssl("genrsa", "-out", "sa.key", "2048")
+    _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
+    KUBECONFIG.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "local",
+                        "cluster": {
+                            "server": f"https://127.0.0.1:{API_PORT}",
+                            "certificate-authority": str(PKI / "ca.crt"),
+                        },
+                    }
+                ],
+                "users": [
+                    {
+                        "name": "admin",
+                        "user": {
+                            "client-certificate": str(PKI / "admin.crt"),
+                            "client-key": str(PKI / "admin.key"),
+                        },
+                    }
+                ],
+                "contexts": [{"name": "local", "context": {"cluster": "local", "user": "admin"}}],
+                "current-context": "local",
+            }
+        )
+    )
+
+
+# --- processes ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    argv: list[str]
+
+    @property
+    def pid_file(self) -> Path:
+        return STATE / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return STATE / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+            return pid
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None
+
+    def start(self) -> None:
+        if self.pid() is not None:
+            return
+        with self.log_file.open("ab") as out:
+            process = subprocess.Popen(
+                self.argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.pid_file.write_text(str(process.pid))
+
+    def stop(self) -> None:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return
+        os.killpg(pid, signal.SIGTERM)
+        for _ in range(50):
+            if self.pid() is None:
+                break
+            time.sleep(0.1)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+
+
+def components() -> list[Component]:
+    kubeconfig = f"--kubeconfig={KUBECONFIG}"
+    etcd_url = f"http://127.0.0.1:{ETCD_PORT}"
+    peer_url = f"http://127.0.0.1:{ETCD_PORT + 1}"
+    return [
+        Component(
+            "etcd",
+            [
+                tool("etcd"),
+                "--name=local",
+                f"--data-dir={STATE / 'etcd'}",
+                f"--listen-client-urls={etcd_url}",
+                f"--advertise-client-urls={etcd_url}",
+                f"--listen-peer-urls={peer_url}",
+                f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=local={peer_url}",
+                "--log-level=warn",
+            ],
+        ),
+        Component(
+            "kube-apiserver",
+            [
+                tool("kube-apiserver"),
+                f"--etcd-servers={etcd_url}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={API_PORT}",
+                f"--tls-cert-file={PKI / 'apiserver.crt'}",
+                f"--tls-private-key-file={PKI / 'apiserver.key'}",
+                f"--client-ca-file={PKI / 'ca.crt'}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={PKI / 'sa.pub'}",
+                f"--service-account-signing-key-file={PKI / 'sa.key'}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--authorization-mode=Node,RBAC",
+                f"--cert-dir={PKI}",
+            ],
+        ),
+        Component(
+            "kube-controller-manager",
+            [
+                tool("kube-controller-manager"),
+                kubeconfig,
+                "--leader-elect=false",
+                "--secure-port=0",
+                f"--service-account-private-key-file={PKI / 'sa.key'}",
+                f"--root-ca-file={PKI / 'ca.crt'}",
+                f"--cluster-signing-cert-file={PKI / 'ca.crt'}",
+                f"--cluster-signing-key-file={PKI / 'ca.key'}",
+                "--use-service-account-credentials=false",
+            ],
+        ),
+        Component(
+            "kube-scheduler", [tool("kube-scheduler"), kubeconfig, "--leader-elect=false", "--secure-port=0"]
+        ),
+        Component(
+            "kwok",
+            [
+                tool("kwok"),
+                kubeconfig,
+                "--manage-all-nodes=false",
+                f"--manage-nodes-with-annotation-selector={KWOK_ANNOTATION}=fake",
+                f"--config={tool('kwok-stages.yaml')}",
+                "--server-address=127.0.0.1:0",
+            ],
+        ),
+    ]
+
+
+def _wait(what: str, ready, component: Component) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if component.pid() is None:
+            tail = component.log_file.read_text()[-2000:] if component.log_file.exists() else ""
+            raise ClusterError(f"{component.name} exited while starting; its log ends:\n{tail}")
+        if ready():
+            return
+        time.sleep(0.5)
+    raise ClusterError(f"{what} not ready after {START_TIMEOUT_SECONDS}s; see {component.log_file}")
+
+
+def etcd_healthy() -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ETCD_PORT}/health", timeout=2) as response:
+            return json.load(response).get("health") == "true"
+    except OSError:
+        return False
+
+
+def api_ready() -> bool:
+    try:
+        return kubectl("get", "--raw", "/readyz").strip() == "ok"
+    except ClusterError:
+        return False
+
+
+# --- cluster contents ---------------------------------------------------------------
+
+
+def node_manifest(spec: dict) -> dict:
+    """A fake node kwok manages; GPU nodes look as GPU Feature Discovery labels them."""
+    labels = {"kubernetes.io/hostname": spec["name"], "kubernetes.io/os": "linux", "type": "kwok"}
+    capacity = {"cpu": spec["cpu"], "memory": spec["memory"], "pods": "110"}
+    taints = []
+    gpu = spec.get("gpu")
+    if gpu:
+        labels |= {
+            "nvidia.com/gpu.product": gpu["product"],
+            "nvidia.com/gpu.memory": str(gpu["memoryMib"]),
+            "nvidia.com/gpu.count": str(gpu["count"]),
+        }
+        capacity["nvidia.com/gpu"] = str(gpu["count"])
+        taints.append(GPU_TAINT)
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": spec["name"], "labels": labels, "annotations": {KWOK_ANNOTATION: "fake"}},
+        "spec": {"taints": taints},
+        "status": {"capacity": capacity, "allocatable": capacity},
+    }
+
+
+def crd_manifest(path: Path) -> dict:
+    """A CustomResourceDefinition built from one of ../shared/schemas/crds/."""
+    document = json.loads(path.read_text())
+    group, version = document["apiVersion"].split("/")
+    kind = document["kind"]
+    plural = kind.lower() + ("es" if kind.lower().endswith("s") else "s")
+    metadata: dict = {"name": f"{plural}.{group}"}
+    if group.endswith((".k8s.io", ".kubernetes.io")):
+        # The API server refuses CRDs in Kubernetes' own groups without the approval
+        # annotation; upstream's CRDs point it at the project that owns the API.
+        project = document.get("source", "").split()[0]
+        metadata["annotations"] = {"api-approved.kubernetes.io": f"https://{project}"}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": metadata,
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": kind.lower()},
+            "versions": [
+                {
+                    "name": version,
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": document["openAPIV3Schema"]},
+                    "subresources": {"status": {}},
+                }
+            ],
+        },
+    }
+
+
+def apply(manifests: list[dict]) -> None:
+    documents = "\n---\n".join(yaml.safe_dump(m) for m in manifests)
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input_text=documents)
+
+
+def install_contents() -> None:
+    nodes = yaml.safe_load(NODES_FILE.read_text())["nodes"]
+    crds = [crd_manifest(path) for path in sorted(CRD_DIR.glob("*.json"))]
+    apply(crds + [RUNTIME_CLASS])
+    apply([node_manifest(node) for node in nodes])
+    kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
+    kubectl("wait", "--for=jsonpath={.metadata.name}=default", "serviceaccount/default", "--timeout=60s")
+    log(f"{len(nodes)} nodes Ready, {len(crds)} CRDs established")
+
+
+# --- commands -------------------------------------------------------------------------
+
+
+def up() -> None:
+    parts = components()
+    started = time.monotonic()
+    if all(part.pid() is not None for part in parts) and api_ready():
+        # Server-side apply is idempotent: re-applying repairs a half-finished `up`.
+        install_contents()
+        log(f"already up ({time.monotonic() - started:.1f}s); KUBECONFIG={KUBECONFIG}")
+        return
+    STATE.mkdir(parents=True, exist_ok=True)
+    make_pki()
+    etcd, apiserver, *rest = parts
+    etcd.start()
+    _wait("etcd", etcd_healthy, etcd)
+    apiserver.start()
+    _wait("kube-apiserver", api_ready, apiserver)
+    for part in rest:
+        part.start()
+    install_contents()
+    log(f"up in {time.monotonic() - started:.1f}s; KUBECONFIG={KUBECONFIG}")
+
+
+def down() -> None:
+    for part in reversed(components_or_known()):
+        part.stop()
+    if STATE.exists():
+        subprocess.run(["rm", "-rf", str(STATE)], check=True)
+    log("down: nothing left running")
+
+
+def components_or_known() -> list[Component]:
+    """Components to stop, even when the tools are gone (pid files are enough)."""
+    try:
+        return components()
+    except ClusterError:
+        names = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
+        return [Component(name, []) for name in names]
+
+
+def status() -> int:
+    parts = components_or_known()
+    for part in parts:
+        pid = part.pid()
+        log(f"{part.name}: {'running, pid ' + str(pid) if pid else 'not running'}")
+    if not api_ready():
+        log("API server: not reachable")
+        return 1
+    log(f"API server: ready at https://127.0.0.1:{API_PORT}; KUBECONFIG={KUBECONFIG}")
+    print(kubectl("get", "nodes", "-L", "nvidia.com/gpu.product", "-L", "nvidia.com/gpu.count"), end="")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    commands = {"up": up, "down": down, "status": status}
+    if len(argv) != 1 or argv[0] not in commands:
+        print("usage: scripts/local-cluster up|down|status", file=sys.stderr)
+        return 2
+    try:
+        return commands[argv[0]]() or 0
+    except ClusterError as error:
+        print(f"[local-cluster] error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

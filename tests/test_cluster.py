@@ -1,0 +1,282 @@
+"""Every stack's objects on a real Kubernetes API server (scripts/local-cluster).
+
+What the program registers (the real __main__.py, under Pulumi's mocks) is applied
+server-side to a real kube-apiserver with scheduler and controller-manager, and kwok
+playing kubelets on fake GPU nodes. So admission, defaulting, CRD validation of our
+custom resources, scheduling onto GPU nodes and controllers are the real ones.
+Objects only a Helm release can create (Longhorn, kube-prometheus-stack, the GPU
+Operator) cannot be installed offline; they are listed and skipped, and Longhorn's
+provisioner is stood in for by a pre-made volume of its StorageClass.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import time
+from collections import defaultdict
+
+import pytest
+import yaml
+
+from harness import ROOT, ProgramRun, run_program, stack_file_config
+
+LOCAL_CLUSTER = ROOT / "scripts" / "local-cluster"
+KUBECONFIG = ROOT / ".local" / "cluster" / "kubeconfig"
+GPU = "nvidia.com/gpu"
+STACKS = [
+    "Pulumi.dev.yaml",
+    "Pulumi.prod.yaml",
+    "examples/seed-000-replicas.yaml",
+    "examples/pd-services.yaml",
+]
+READY_TIMEOUT = "180s"
+
+
+def kubectl_path() -> str:
+    return subprocess.run(
+        [str(ROOT / "scripts" / "tools.sh"), "path", "kubectl"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def kubectl(*args: str, input_text: str | None = None, check: bool = True) -> str:
+    result = subprocess.run(
+        [kubectl_path(), f"--kubeconfig={KUBECONFIG}", *args],
+        capture_output=True,
+        text=True,
+        input=input_text,
+    )
+    if check:
+        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def get(kind: str, namespace: str | None = None) -> list[dict]:
+    scope = ["-n", namespace] if namespace else ["--all-namespaces"]
+    return json.loads(kubectl("get", kind, *scope, "-o", "json"))["items"]
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    was_up = subprocess.run([str(LOCAL_CLUSTER), "status"], capture_output=True).returncode == 0
+    subprocess.run([str(LOCAL_CLUSTER), "up"], check=True)
+    yield
+    if not was_up:
+        subprocess.run([str(LOCAL_CLUSTER), "down"], check=True)
+
+
+def stack_objects(stack_file: str, namespace: str) -> tuple[ProgramRun, list[dict], list[str]]:
+    """The program's Kubernetes objects for one stack, in its own namespace, and what
+    had to be skipped (Helm releases)."""
+    config = copy.deepcopy(stack_file_config(ROOT / stack_file))
+    config["llm-serving:namespace"] = namespace
+    run = run_program(config)
+    objects = [r.manifest for r in run.resources if r.is_kubernetes_object]
+    skipped = [f"{r.type} {r.inputs.get('name')}" for r in run.resources if r.type.endswith(":Release")]
+    return run, objects, skipped
+
+
+def longhorn_stand_in(objects: list[dict], namespace: str) -> list[dict]:
+    """A ready volume for each claim of a Longhorn class (its provisioner is not
+    installed offline), so the claim binds as it would with Longhorn running."""
+    classes = {o["metadata"]["name"] for o in objects if o["kind"] == "StorageClass"}
+    volumes = []
+    for claim in (o for o in objects if o["kind"] == "PersistentVolumeClaim"):
+        if claim["spec"].get("storageClassName") in classes:
+            volumes.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolume",
+                    "metadata": {"name": f"{namespace}-{claim['metadata']['name']}-standin"},
+                    "spec": {
+                        "capacity": claim["spec"]["resources"]["requests"],
+                        "accessModes": claim["spec"]["accessModes"],
+                        "storageClassName": claim["spec"]["storageClassName"],
+                        "hostPath": {"path": f"/tmp/{namespace}"},
+                        "claimRef": {"namespace": namespace, "name": claim["metadata"]["name"]},
+                    },
+                }
+            )
+    return volumes
+
+
+def apply(objects: list[dict]) -> None:
+    documents = "\n---\n".join(yaml.safe_dump(o) for o in objects)
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input_text=documents)
+
+
+def delete(objects: list[dict], namespace: str) -> None:
+    """Remove what a stack left: its namespaces (with everything in them), then the
+    cluster-scoped objects (volumes the cache retains, storage classes)."""
+    namespaces = {namespace} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+    kubectl("delete", "namespace", *sorted(namespaces), "--wait=true", "--timeout=120s", "--ignore-not-found")
+    for obj in objects:
+        if "namespace" not in obj["metadata"] and obj["kind"] != "Namespace":
+            kubectl("delete", obj["kind"], obj["metadata"]["name"], "--ignore-not-found", "--wait=false")
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def deployed(request, cluster):
+    stack_file = request.param
+    namespace = "e2e-" + stack_file.rsplit("/", 1)[-1].removeprefix("Pulumi.").removesuffix(".yaml")
+    run, objects, skipped = stack_objects(stack_file, namespace)
+    objects += longhorn_stand_in(objects, namespace)
+    if not any(o["kind"] == "Namespace" and o["metadata"]["name"] == namespace for o in objects):
+        objects.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    # Namespaces and cluster-scoped objects first, as Pulumi's dependency order has them.
+    objects.sort(key=lambda o: 0 if o["kind"] == "Namespace" else 1)
+    try:
+        apply(objects)
+        kubectl(
+            "wait",
+            "--for=condition=Available",
+            "deployment",
+            "--all",
+            "-n",
+            namespace,
+            f"--timeout={READY_TIMEOUT}",
+        )
+        if any(o["kind"] == "Job" for o in objects):
+            kubectl(
+                "wait",
+                "--for=condition=Complete",
+                "job",
+                "--all",
+                "-n",
+                namespace,
+                f"--timeout={READY_TIMEOUT}",
+            )
+        yield namespace, run, objects, skipped
+    finally:
+        delete(objects, namespace)
+
+
+def test_only_helm_releases_are_skipped(deployed):
+    _, run, _, skipped = deployed
+    assert all(entry.startswith("kubernetes:helm.sh/v3:Release") for entry in skipped)
+
+
+def owned_by_job(pod: dict) -> bool:
+    return any(owner["kind"] == "Job" for owner in pod["metadata"].get("ownerReferences", []))
+
+
+def test_every_pod_is_running_and_ready(deployed):
+    namespace, *_ = deployed
+    pods = [p for p in get("pods", namespace) if not owned_by_job(p)]
+    assert pods
+    for pod in pods:
+        ready = {c["type"]: c["status"] for c in pod["status"].get("conditions", [])}
+        assert pod["status"]["phase"] == "Running" and ready.get("Ready") == "True", pod["metadata"]["name"]
+
+
+def test_every_deployment_has_all_replicas_ready(deployed):
+    namespace, *_ = deployed
+    for deployment in get("deployments", namespace):
+        assert deployment["status"].get("readyReplicas") == deployment["spec"]["replicas"], deployment[
+            "metadata"
+        ]["name"]
+
+
+def test_gpu_pods_run_on_accepted_products_without_oversubscription(deployed):
+    namespace, *_ = deployed
+    nodes = {n["metadata"]["name"]: n for n in get("nodes")}
+    used = defaultdict(int)
+    gpu_pods = 0
+    for pod in get("pods"):
+        requested = sum(int(c["resources"].get("limits", {}).get(GPU, 0)) for c in pod["spec"]["containers"])
+        if not requested or not pod["spec"].get("nodeName"):
+            continue
+        node = nodes[pod["spec"]["nodeName"]]
+        used[node["metadata"]["name"]] += requested
+        if pod["metadata"]["namespace"] != namespace:
+            continue
+        gpu_pods += 1
+        terms = pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        accepted = terms["nodeSelectorTerms"][0]["matchExpressions"][0]["values"]
+        assert node["metadata"]["labels"]["nvidia.com/gpu.product"] in accepted, pod["metadata"]["name"]
+    assert gpu_pods > 0
+    for name, count in used.items():
+        assert count <= int(nodes[name]["status"]["allocatable"][GPU]), name
+
+
+def test_every_service_has_ready_endpoints_for_every_pod(deployed):
+    namespace, *_ = deployed
+    deployments = get("deployments", namespace)
+    slices = get("endpointslices", namespace)
+    for service in get("services", namespace):
+        name = service["metadata"]["name"]
+        ready = [
+            e
+            for s in slices
+            if s["metadata"]["labels"].get("kubernetes.io/service-name") == name
+            for e in s.get("endpoints") or []
+            if e.get("conditions", {}).get("ready")
+        ]
+        (deployment,) = [d for d in deployments if d["metadata"]["name"] == name]
+        assert len(ready) == deployment["spec"]["replicas"], name
+
+
+def test_custom_resources_were_accepted_by_their_crds(deployed):
+    namespace, _, objects, _ = deployed
+    for obj in objects:
+        if obj["apiVersion"].startswith(("monitoring.coreos.com", "keda.sh")):
+            stored = json.loads(
+                kubectl("get", f"{obj['kind']}/{obj['metadata']['name']}", "-n", namespace, "-o", "json")
+            )
+            assert stored["spec"] == obj["spec"]
+
+
+def test_pods_that_cannot_fit_stay_pending_with_the_schedulers_reason(cluster):
+    """More GPUs than the cluster has: the scheduler says so, which is what a person
+    sees (and what `pulumi up` reports when its wait times out)."""
+    namespace = "e2e-unfit"
+    config = copy.deepcopy(stack_file_config(ROOT / "examples" / "seed-000-replicas.yaml"))
+    config["llm-serving:pools"]["llama-3-1-8b"]["replicas"] = 40
+    config["llm-serving:namespace"] = namespace
+    config["llm-serving:modelCache"] = {"mode": "pvc", "prefetch": {"enabled": False}}
+    config.pop("llm-serving:monitoring")
+    run = run_program(config)
+    objects = [r.manifest for r in run.resources if r.is_kubernetes_object]
+    claim = next(o for o in objects if o["kind"] == "PersistentVolumeClaim")
+    claim["spec"]["storageClassName"] = ""
+    standin = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"{namespace}-standin"},
+        "spec": {
+            "capacity": claim["spec"]["resources"]["requests"],
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "",
+            "hostPath": {"path": "/tmp/unfit"},
+            "claimRef": {"namespace": namespace, "name": claim["metadata"]["name"]},
+        },
+    }
+    try:
+        apply(objects + [standin])
+        # The 16 GPUs of the two H100 nodes are used; the other 24 pods wait, and each
+        # says why in its PodScheduled condition (what `kubectl describe pod` shows).
+        deadline = time.monotonic() + 120
+        running: list[dict] = []
+        reasons: set[str] = set()
+        while time.monotonic() < deadline:
+            pods = get("pods", namespace)
+            running = [p for p in pods if p["status"]["phase"] == "Running"]
+            pending = [p for p in pods if p["status"]["phase"] == "Pending"]
+            reasons = {
+                c.get("message", "")
+                for p in pending
+                for c in p["status"].get("conditions", [])
+                if c["type"] == "PodScheduled" and c["status"] == "False"
+            }
+            if (
+                len(running) == 16
+                and len(pending) == 24
+                and all("Insufficient nvidia.com/gpu" in r for r in reasons)
+            ):
+                break
+            time.sleep(2)
+        assert len(running) == 16 and len(pods) == 40
+        assert reasons and all("Insufficient nvidia.com/gpu" in r for r in reasons), reasons
+    finally:
+        delete(objects + [standin], namespace)
