@@ -13,18 +13,13 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import time
 from collections import defaultdict
 
 import pytest
-import yaml
 
 from harness import ROOT, ProgramRun, run_program, stack_file_config
+from kube import GPU, apply, delete, get, kubectl
 
-LOCAL_CLUSTER = ROOT / "scripts" / "local-cluster"
-KUBECONFIG = ROOT / ".local" / "cluster" / "kubeconfig"
-GPU = "nvidia.com/gpu"
 STACKS = [
     "Pulumi.dev.yaml",
     "Pulumi.prod.yaml",
@@ -32,38 +27,6 @@ STACKS = [
     "examples/pd-services.yaml",
 ]
 READY_TIMEOUT = "180s"
-
-
-def kubectl_path() -> str:
-    return subprocess.run(
-        [str(ROOT / "scripts" / "tools.sh"), "path", "kubectl"], check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
-def kubectl(*args: str, input_text: str | None = None, check: bool = True) -> str:
-    result = subprocess.run(
-        [kubectl_path(), f"--kubeconfig={KUBECONFIG}", *args],
-        capture_output=True,
-        text=True,
-        input=input_text,
-    )
-    if check:
-        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
-    return result.stdout
-
-
-def get(kind: str, namespace: str | None = None) -> list[dict]:
-    scope = ["-n", namespace] if namespace else ["--all-namespaces"]
-    return json.loads(kubectl("get", kind, *scope, "-o", "json"))["items"]
-
-
-@pytest.fixture(scope="session")
-def cluster():
-    was_up = subprocess.run([str(LOCAL_CLUSTER), "status"], capture_output=True).returncode == 0
-    subprocess.run([str(LOCAL_CLUSTER), "up"], check=True)
-    yield
-    if not was_up:
-        subprocess.run([str(LOCAL_CLUSTER), "down"], check=True)
 
 
 def stack_objects(stack_file: str, namespace: str) -> tuple[ProgramRun, list[dict], list[str]]:
@@ -99,21 +62,6 @@ def longhorn_stand_in(objects: list[dict], namespace: str) -> list[dict]:
                 }
             )
     return volumes
-
-
-def apply(objects: list[dict]) -> None:
-    documents = "\n---\n".join(yaml.safe_dump(o) for o in objects)
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input_text=documents)
-
-
-def delete(objects: list[dict], namespace: str) -> None:
-    """Remove what a stack left: its namespaces (with everything in them), then the
-    cluster-scoped objects (volumes the cache retains, storage classes)."""
-    namespaces = {namespace} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
-    kubectl("delete", "namespace", *sorted(namespaces), "--wait=true", "--timeout=120s", "--ignore-not-found")
-    for obj in objects:
-        if "namespace" not in obj["metadata"] and obj["kind"] != "Namespace":
-            kubectl("delete", obj["kind"], obj["metadata"]["name"], "--ignore-not-found", "--wait=false")
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -225,58 +173,3 @@ def test_custom_resources_were_accepted_by_their_crds(deployed):
                 kubectl("get", f"{obj['kind']}/{obj['metadata']['name']}", "-n", namespace, "-o", "json")
             )
             assert stored["spec"] == obj["spec"]
-
-
-def test_pods_that_cannot_fit_stay_pending_with_the_schedulers_reason(cluster):
-    """More GPUs than the cluster has: the scheduler says so, which is what a person
-    sees (and what `pulumi up` reports when its wait times out)."""
-    namespace = "e2e-unfit"
-    config = copy.deepcopy(stack_file_config(ROOT / "examples" / "seed-000-replicas.yaml"))
-    config["llm-serving:pools"]["llama-3-1-8b"]["replicas"] = 40
-    config["llm-serving:namespace"] = namespace
-    config["llm-serving:modelCache"] = {"mode": "pvc", "prefetch": {"enabled": False}}
-    config.pop("llm-serving:monitoring")
-    run = run_program(config)
-    objects = [r.manifest for r in run.resources if r.is_kubernetes_object]
-    claim = next(o for o in objects if o["kind"] == "PersistentVolumeClaim")
-    claim["spec"]["storageClassName"] = ""
-    standin = {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": f"{namespace}-standin"},
-        "spec": {
-            "capacity": claim["spec"]["resources"]["requests"],
-            "accessModes": ["ReadWriteOnce"],
-            "storageClassName": "",
-            "hostPath": {"path": "/tmp/unfit"},
-            "claimRef": {"namespace": namespace, "name": claim["metadata"]["name"]},
-        },
-    }
-    try:
-        apply(objects + [standin])
-        # The 16 GPUs of the two H100 nodes are used; the other 24 pods wait, and each
-        # says why in its PodScheduled condition (what `kubectl describe pod` shows).
-        deadline = time.monotonic() + 120
-        running: list[dict] = []
-        reasons: set[str] = set()
-        while time.monotonic() < deadline:
-            pods = get("pods", namespace)
-            running = [p for p in pods if p["status"]["phase"] == "Running"]
-            pending = [p for p in pods if p["status"]["phase"] == "Pending"]
-            reasons = {
-                c.get("message", "")
-                for p in pending
-                for c in p["status"].get("conditions", [])
-                if c["type"] == "PodScheduled" and c["status"] == "False"
-            }
-            if (
-                len(running) == 16
-                and len(pending) == 24
-                and all("Insufficient nvidia.com/gpu" in r for r in reasons)
-            ):
-                break
-            time.sleep(2)
-        assert len(running) == 16 and len(pods) == 40
-        assert reasons and all("Insufficient nvidia.com/gpu" in r for r in reasons), reasons
-    finally:
-        delete(objects + [standin], namespace)

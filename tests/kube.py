@@ -1,0 +1,51 @@
+"""kubectl against the local cluster (scripts/local-cluster), for the cluster tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import yaml
+
+from harness import ROOT
+
+KUBECONFIG = ROOT / ".local" / "cluster" / "kubeconfig"
+GPU = "nvidia.com/gpu"
+
+
+def kubectl_path() -> str:
+    return subprocess.run(
+        [str(ROOT / "scripts" / "tools.sh"), "path", "kubectl"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def kubectl(*args: str, input_text: str | None = None, check: bool = True) -> str:
+    result = subprocess.run(
+        [kubectl_path(), f"--kubeconfig={KUBECONFIG}", *args],
+        capture_output=True,
+        text=True,
+        input=input_text,
+    )
+    if check:
+        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def get(kind: str, namespace: str | None = None) -> list[dict]:
+    scope = ["-n", namespace] if namespace else ["--all-namespaces"]
+    return json.loads(kubectl("get", kind, *scope, "-o", "json"))["items"]
+
+
+def apply(objects: list[dict]) -> None:
+    documents = "\n---\n".join(yaml.safe_dump(o) for o in objects)
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input_text=documents)
+
+
+def delete(objects: list[dict], namespace: str) -> None:
+    """Remove what a stack left: its namespaces (with everything in them), then the
+    cluster-scoped objects (volumes the cache retains, storage classes)."""
+    namespaces = {namespace} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+    kubectl("delete", "namespace", *sorted(namespaces), "--wait=true", "--timeout=120s", "--ignore-not-found")
+    for obj in objects:
+        if "namespace" not in obj["metadata"] and obj["kind"] != "Namespace":
+            kubectl("delete", obj["kind"], obj["metadata"]["name"], "--ignore-not-found", "--wait=false")

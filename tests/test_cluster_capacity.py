@@ -1,0 +1,68 @@
+"""Capacity on the local cluster: pods that cannot fit wait, and say why.
+
+A module of its own so that it starts after every stack of test_cluster.py has been
+torn down and all GPUs are free.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+from harness import ROOT, run_program, stack_file_config
+from kube import apply, delete, get
+
+
+def test_pods_that_cannot_fit_stay_pending_with_the_schedulers_reason(cluster):
+    """More GPUs than the cluster has: the scheduler says so, which is what a person
+    sees (and what `pulumi up` reports when its wait times out)."""
+    namespace = "e2e-unfit"
+    config = copy.deepcopy(stack_file_config(ROOT / "examples" / "seed-000-replicas.yaml"))
+    config["llm-serving:pools"]["llama-3-1-8b"]["replicas"] = 40
+    config["llm-serving:namespace"] = namespace
+    config["llm-serving:modelCache"] = {"mode": "pvc", "prefetch": {"enabled": False}}
+    config.pop("llm-serving:monitoring")
+    run = run_program(config)
+    objects = [r.manifest for r in run.resources if r.is_kubernetes_object]
+    claim = next(o for o in objects if o["kind"] == "PersistentVolumeClaim")
+    claim["spec"]["storageClassName"] = ""
+    standin = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"{namespace}-standin"},
+        "spec": {
+            "capacity": claim["spec"]["resources"]["requests"],
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "",
+            "hostPath": {"path": "/tmp/unfit"},
+            "claimRef": {"namespace": namespace, "name": claim["metadata"]["name"]},
+        },
+    }
+    try:
+        apply(objects + [standin])
+        # The 16 GPUs of the two H100 nodes are used; the other 24 pods wait, and each
+        # says why in its PodScheduled condition (what `kubectl describe pod` shows).
+        deadline = time.monotonic() + 120
+        running: list[dict] = []
+        reasons: set[str] = set()
+        while time.monotonic() < deadline:
+            pods = get("pods", namespace)
+            running = [p for p in pods if p["status"]["phase"] == "Running"]
+            pending = [p for p in pods if p["status"]["phase"] == "Pending"]
+            reasons = {
+                c.get("message", "")
+                for p in pending
+                for c in p["status"].get("conditions", [])
+                if c["type"] == "PodScheduled" and c["status"] == "False"
+            }
+            if (
+                len(running) == 16
+                and len(pending) == 24
+                and all("Insufficient nvidia.com/gpu" in r for r in reasons)
+            ):
+                break
+            time.sleep(2)
+        assert len(running) == 16 and len(pods) == 40
+        assert reasons and all("Insufficient nvidia.com/gpu" in r for r in reasons), reasons
+    finally:
+        delete(objects + [standin], namespace)
