@@ -18,7 +18,7 @@ import pulumi
 import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
+from pulumi.runtime import rpc, settings
 from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
@@ -171,6 +171,9 @@ def run_program(
             secret_keys.append(f"{NAMESPACE}:hfToken")
     run = run if run is not None else ProgramRun()
     mocks = _Mocks()
+    # set_mocks reuses an existing root Stack, whose exports would then leak from one
+    # run into the next; start each run with a fresh one.
+    settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks,
         project=NAMESPACE,

@@ -191,11 +191,14 @@ def test_monitoring_off_creates_nothing():
     config = copy.deepcopy(stack_file_config(ROOT / "Pulumi.dev.yaml"))
     del config["llm-serving:monitoring"]
     run = run_program(config)
-    assert (
-        not run.of_kind("ServiceMonitor")
-        and not run.of_kind("PrometheusRule")
-        and not run.of_kind("ConfigMap")
-    )
+    for kind in ("ServiceMonitor", "PrometheusRule", "ConfigMap"):
+        assert not run.of_kind(kind)
+    assert "monitoring" not in run.outputs
+
+
+def test_monitoring_outputs_name_the_alerts_and_dashboards(prod):
+    assert "VllmRouterErrorRateHigh" in prod.outputs["monitoring"]["alerts"]
+    assert len(prod.outputs["monitoring"]["dashboards"]) == 3
 
 
 def test_bad_duration_is_refused_at_preview():
