@@ -18,7 +18,7 @@ from components.pd_router_stack import PDRouterStack, PDRouterStackSpec
 from components.pod_secrets import PodSecrets, SecretRef
 from components.vllm_pool import VllmPool, VllmPoolSpec
 from config.loader import load_stack_config
-from config.schema import PD_ROLES
+from config.schema import PD_ROLES, role_pool_name
 from config.vllm_args import render_vllm_args
 
 loaded = load_stack_config()
@@ -115,7 +115,7 @@ for pool_name, pool in stack.pools.items():
     scrape_targets.append(vllm_pool.scrape_target(pool_name))
 
 for stack_name, pd_config in stack.pd_stacks.items():
-    role_pools = {role: f"{stack_name}-{role}" for role in PD_ROLES}
+    role_pools = {role: role_pool_name(stack_name, role) for role in PD_ROLES}
     pd_stack = PDRouterStack(
         stack_name,
         PDRouterStackSpec(

@@ -22,7 +22,7 @@ from components.scrape_target import ScrapeTarget
 from components.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
 from components.workload import disruption_budget, service_spec
 from config.router_args import RoleEndpoint, render_router_args
-from config.schema import PD_ROLES, PDStackConfig
+from config.schema import PD_ROLES, PDStackConfig, role_pool_name
 from config.vllm_args import render_kv_transfer_args, render_vllm_args
 
 ROUTER_CONTAINER = "router"
@@ -79,7 +79,7 @@ class PDRouterStack(pulumi.ComponentResource):
         self.pools: dict[str, VllmPool] = {}
         for role in PD_ROLES:
             pool = config.role(role)
-            pool_name = f"{spec.name}-{role}"
+            pool_name = role_pool_name(spec.name, role)
             self.pools[role] = VllmPool(
                 pool_name,
                 VllmPoolSpec(
@@ -127,7 +127,8 @@ class PDRouterStack(pulumi.ComponentResource):
         """Both roles (vLLM metrics on their API port) and the router (its metrics port)."""
         name = self.spec.name
         targets = [
-            pool.scrape_target(f"{name}-{role} ({role} role of {name})") for role, pool in self.pools.items()
+            pool.scrape_target(f"{pool.spec.name} ({role} role of {name})")
+            for role, pool in self.pools.items()
         ]
         targets.append(
             ScrapeTarget(

@@ -408,6 +408,11 @@ def _pd_stack_name(value: str) -> str:
 PDStackName = Annotated[str, AfterValidator(_pd_stack_name)]
 
 
+def role_pool_name(pd_stack_name: str, role: str) -> str:
+    """The pool (Deployment, Service) that serves one role of a P/D stack."""
+    return f"{pd_stack_name}-{role}"
+
+
 class RouterConfig(Section):
     """The vllm-router in front of a P/D stack."""
 
@@ -506,13 +511,18 @@ class StackConfig(Section):
     def gpu_catalog(self) -> dict[str, GpuModel]:
         return {**BUILTIN_GPUS, **self.gpus}
 
+    def serving_pool_entries(self) -> list[tuple[str, PoolConfig, str]]:
+        """Every vLLM pool to deploy: (object name, effective pool, config key), plain
+        pools first, then each P/D stack's roles."""
+        entries = [(name, pool, f"pools.{name}") for name, pool in self.pools.items()]
+        for name, pd_stack in self.pd_stacks.items():
+            for role in PD_ROLES:
+                entries.append((role_pool_name(name, role), pd_stack.role(role), f"pdStacks.{name}.{role}"))
+        return entries
+
     def serving_pools(self) -> dict[str, PoolConfig]:
         """Every vLLM pool to deploy, by object name: plain pools and P/D roles."""
-        pools = dict(self.pools)
-        for name, stack in self.pd_stacks.items():
-            for role in PD_ROLES:
-                pools[f"{name}-{role}"] = stack.role(role)
-        return pools
+        return {name: pool for name, pool, _ in self.serving_pool_entries()}
 
     def accepted_products(self, pool: PoolConfig) -> list[str]:
         return pool.gpu_products if pool.gpu_products is not None else self.gpu.products

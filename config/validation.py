@@ -12,7 +12,7 @@ from config import sizing
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import ConfigError, Problem
 from config.router_args import conflicting_router_args
-from config.schema import PD_ROLES, PoolConfig, StackConfig
+from config.schema import PD_ROLES, PoolConfig, StackConfig, role_pool_name
 from config.vllm_args import conflicting_extra_args
 
 # Pool quantization flags a pre-quantized checkpoint accepts, by checkpoint method.
@@ -84,7 +84,7 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     problems: list[Problem] = []
     capacities: dict[str, PoolCapacity] = {}
     warnings: list[str] = []
-    for name, pool, key in _pools_with_keys(stack):
+    for name, pool, key in stack.serving_pool_entries():
         checker = _PoolChecker(stack, name, pool, key)
         capacity = checker.check()
         problems += checker.problems
@@ -97,15 +97,6 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     if problems:
         raise ConfigError(problems)
     return CapacityReport(pools=capacities, warnings=warnings)
-
-
-def _pools_with_keys(stack: StackConfig) -> list[tuple[str, PoolConfig, str]]:
-    """(deployed name, effective pool, config key) for every vLLM pool."""
-    found = [(name, pool, f"pools.{name}") for name, pool in stack.pools.items()]
-    for name, pd_stack in stack.pd_stacks.items():
-        for role in PD_ROLES:
-            found.append((f"{name}-{role}", pd_stack.role(role), f"pdStacks.{name}.{role}"))
-    return found
 
 
 def _check_serves_something(stack: StackConfig) -> list[Problem]:
@@ -158,10 +149,10 @@ def _check_pd_stacks(stack: StackConfig) -> list[Problem]:
                         f"remove it and set {key}.blockSize",
                     )
                 )
-            if f"{name}-{role}" in stack.pools:
+            if role_pool_name(name, role) in stack.pools:
                 problems.append(
                     Problem(
-                        f"pools.{name}-{role}",
+                        f"pools.{role_pool_name(name, role)}",
                         None,
                         f"has the name of the {role} pool of {key}",
                         "rename the pool or the P/D stack",
