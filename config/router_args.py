@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.schema import PDStackConfig
-from config.vllm_args import flag_name
+from config.vllm_args import conflicting_flags
 
 # Kubernetes expands $(VAR) in args from the container's env, so the key stays in
 # its Secret and never appears in the manifest.
@@ -54,11 +54,8 @@ class RoleEndpoint:
 
 
 def conflicting_router_args(extra_args: list[str]) -> dict[str, str]:
-    return {
-        flag_name(arg): ROUTER_TYPED_FLAGS[flag_name(arg)]
-        for arg in extra_args
-        if flag_name(arg) in ROUTER_TYPED_FLAGS
-    }
+    """Router flags in router.extraArgs that a typed key already renders."""
+    return conflicting_flags(extra_args, ROUTER_TYPED_FLAGS)
 
 
 def _selector_args(selector: dict[str, str]) -> list[str]:

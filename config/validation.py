@@ -169,16 +169,23 @@ def _check_pd_stacks(stack: StackConfig) -> list[Problem]:
                     f"{key}.router.discovery to 'services'",
                 )
             )
-        for flag, owner in conflicting_router_args(pd_stack.router.extra_args).items():
-            problems.append(
-                Problem(
-                    f"{key}.router.extraArgs",
-                    flag,
-                    "sets a flag that a typed key already renders",
-                    f"remove it from extraArgs and use {owner}",
-                )
-            )
+        problems += _extra_args_problems(
+            f"{key}.router.extraArgs", conflicting_router_args(pd_stack.router.extra_args)
+        )
     return problems
+
+
+def _extra_args_problems(key: str, conflicts: dict[str, str]) -> list[Problem]:
+    """One problem per escape-hatch flag that a typed key already renders."""
+    return [
+        Problem(
+            key,
+            flag,
+            "sets a flag that a typed key already renders",
+            f"remove it from extraArgs and use {owner}",
+        )
+        for flag, owner in conflicts.items()
+    ]
 
 
 def _check_secrets(stack: StackConfig, has_hf_token: bool) -> list[Problem]:
@@ -281,13 +288,9 @@ class _PoolChecker:
         return product, catalog[product]
 
     def _extra_args(self) -> None:
-        for flag, owner in conflicting_extra_args(self.pool.extra_args).items():
-            self._problem(
-                "extraArgs",
-                flag,
-                "sets a flag that a typed key already renders",
-                f"remove it from extraArgs and use {owner}",
-            )
+        self.problems += _extra_args_problems(
+            f"{self.key}.extraArgs", conflicting_extra_args(self.pool.extra_args)
+        )
 
     def _storage(self) -> None:
         cache = self.stack.model_cache

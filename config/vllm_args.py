@@ -45,11 +45,17 @@ def flag_name(argument: str) -> str:
     return argument.split("=", 1)[0]
 
 
+def conflicting_flags(extra_args: list[str], owned: dict[str, str]) -> dict[str, str]:
+    """Flags in extraArgs that a typed key already renders: {flag: owning key}.
+
+    `owned` maps each rendered flag to its key: TYPED_FLAGS for vLLM, the router's
+    ROUTER_TYPED_FLAGS for vllm-router."""
+    return {flag_name(arg): owned[flag_name(arg)] for arg in extra_args if flag_name(arg) in owned}
+
+
 def conflicting_extra_args(extra_args: list[str]) -> dict[str, str]:
-    """Flags in extraArgs that a typed key already renders: {flag: owning key}."""
-    return {
-        flag_name(arg): TYPED_FLAGS[flag_name(arg)] for arg in extra_args if flag_name(arg) in TYPED_FLAGS
-    }
+    """vLLM flags in a pool's extraArgs that a typed key already renders."""
+    return conflicting_flags(extra_args, TYPED_FLAGS)
 
 
 def render_vllm_args(pool: PoolConfig, max_model_len: int) -> list[str]:
