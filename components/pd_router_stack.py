@@ -20,7 +20,7 @@ from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
 from components.scrape_target import ScrapeTarget
 from components.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
-from components.workload import disruption_budget, service_spec
+from components.workload import disruption_budget, in_cluster_url, service_spec, service_url
 from config.router_args import RoleEndpoint, render_router_args
 from config.schema import PD_ROLES, PDStackConfig, role_pool_name
 from config.vllm_args import render_kv_transfer_args, render_vllm_args
@@ -113,14 +113,7 @@ class PDRouterStack(pulumi.ComponentResource):
         self._router_deployment(router_name, router_labels, service_account, secrets, child)
         service = self._router_service(router_name, router_labels, child)
 
-        self.router_url = pulumi.Output.concat(
-            "http://",
-            service.metadata.name,
-            ".",
-            service.metadata.namespace,
-            ".svc.cluster.local:",
-            str(config.router.service.port),
-        )
+        self.router_url = service_url(service, config.router.service.port)
         self.register_outputs({"routerUrl": self.router_url})
 
     def scrape_targets(self) -> list[ScrapeTarget]:
@@ -153,7 +146,7 @@ class PDRouterStack(pulumi.ComponentResource):
                 port = pool.spec.pool.service.port
                 endpoints[role] = RoleEndpoint(
                     selector=pool.selector,
-                    service_url=f"http://{pool.spec.name}.{namespace}.svc.cluster.local:{port}",
+                    service_url=in_cluster_url(pool.spec.name, namespace, port),
                     port=port,
                 )
             return render_router_args(

@@ -19,7 +19,7 @@ from components.labels import selector_labels, workload_labels
 from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
 from components.scrape_target import ScrapeTarget
-from components.workload import disruption_budget, service_spec
+from components.workload import disruption_budget, service_spec, service_url
 from config.schema import PoolConfig
 
 CONTAINER_NAME = "vllm"
@@ -108,14 +108,7 @@ class VllmPool(pulumi.ComponentResource):
 
         self.deployment_name = deployment.metadata.name
         self.service_name = service.metadata.name
-        self.service_url = pulumi.Output.concat(
-            "http://",
-            service.metadata.name,
-            ".",
-            service.metadata.namespace,
-            ".svc.cluster.local:",
-            str(pool.service.port),
-        )
+        self.service_url = service_url(service, pool.service.port)
         self.register_outputs(
             {
                 "deploymentName": self.deployment_name,

@@ -8,6 +8,18 @@ import pulumi_kubernetes as k8s
 from config.schema import DisruptionBudgetConfig, ServiceConfig
 
 
+def in_cluster_url(service: str, namespace: str, port: int) -> str:
+    """How pods in the cluster reach a Service."""
+    return f"http://{service}.{namespace}.svc.cluster.local:{port}"
+
+
+def service_url(service: k8s.core.v1.Service, port: int) -> pulumi.Output[str]:
+    """`in_cluster_url` of a Service this program creates."""
+    return pulumi.Output.all(service.metadata.name, service.metadata.namespace).apply(
+        lambda names: in_cluster_url(names[0], names[1], port)
+    )
+
+
 def service_spec(
     config: ServiceConfig, selector: dict[str, str], ports: list[k8s.core.v1.ServicePortArgs]
 ) -> k8s.core.v1.ServiceSpecArgs:
