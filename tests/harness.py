@@ -74,6 +74,10 @@ class ProgramRun:
         assert len(matches) == 1, f"expected one {kind} named {name}, found {len(matches)}"
         return matches[0]
 
+    def manifests(self) -> list[dict]:
+        """Every Kubernetes object as it would reach the API server (no Helm releases)."""
+        return [r.manifest for r in self.resources if r.is_kubernetes_object]
+
     def kinds(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for resource in self.resources:

@@ -49,3 +49,20 @@ def delete(objects: list[dict], namespace: str) -> None:
     for obj in objects:
         if "namespace" not in obj["metadata"] and obj["kind"] != "Namespace":
             kubectl("delete", obj["kind"], obj["metadata"]["name"], "--ignore-not-found", "--wait=false")
+
+
+def prebound_volume(claim: dict, namespace: str) -> dict:
+    """A hostPath volume bound to `claim` up front, standing in for a provisioner the
+    offline cluster lacks (Longhorn's, a cloud's): the claim binds as it would there."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"{namespace}-{claim['metadata']['name']}-standin"},
+        "spec": {
+            "capacity": claim["spec"]["resources"]["requests"],
+            "accessModes": claim["spec"]["accessModes"],
+            "storageClassName": claim["spec"].get("storageClassName", ""),
+            "hostPath": {"path": f"/tmp/{namespace}"},
+            "claimRef": {"namespace": namespace, "name": claim["metadata"]["name"]},
+        },
+    }

@@ -18,7 +18,7 @@ from collections import defaultdict
 import pytest
 
 from harness import ROOT, ProgramRun, run_program, stack_file_config
-from kube import GPU, apply, delete, get, kubectl
+from kube import GPU, apply, delete, get, kubectl, prebound_volume
 
 STACKS = [
     "Pulumi.dev.yaml",
@@ -35,7 +35,7 @@ def stack_objects(stack_file: str, namespace: str) -> tuple[ProgramRun, list[dic
     config = copy.deepcopy(stack_file_config(ROOT / stack_file))
     config["llm-serving:namespace"] = namespace
     run = run_program(config)
-    objects = [r.manifest for r in run.resources if r.is_kubernetes_object]
+    objects = run.manifests()
     skipped = [f"{r.type} {r.inputs.get('name')}" for r in run.resources if r.type.endswith(":Release")]
     return run, objects, skipped
 
@@ -44,24 +44,11 @@ def longhorn_stand_in(objects: list[dict], namespace: str) -> list[dict]:
     """A ready volume for each claim of a Longhorn class (its provisioner is not
     installed offline), so the claim binds as it would with Longhorn running."""
     classes = {o["metadata"]["name"] for o in objects if o["kind"] == "StorageClass"}
-    volumes = []
-    for claim in (o for o in objects if o["kind"] == "PersistentVolumeClaim"):
-        if claim["spec"].get("storageClassName") in classes:
-            volumes.append(
-                {
-                    "apiVersion": "v1",
-                    "kind": "PersistentVolume",
-                    "metadata": {"name": f"{namespace}-{claim['metadata']['name']}-standin"},
-                    "spec": {
-                        "capacity": claim["spec"]["resources"]["requests"],
-                        "accessModes": claim["spec"]["accessModes"],
-                        "storageClassName": claim["spec"]["storageClassName"],
-                        "hostPath": {"path": f"/tmp/{namespace}"},
-                        "claimRef": {"namespace": namespace, "name": claim["metadata"]["name"]},
-                    },
-                }
-            )
-    return volumes
+    return [
+        prebound_volume(claim, namespace)
+        for claim in objects
+        if claim["kind"] == "PersistentVolumeClaim" and claim["spec"].get("storageClassName") in classes
+    ]
 
 
 @pytest.fixture(scope="module", params=STACKS)

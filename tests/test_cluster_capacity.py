@@ -10,7 +10,7 @@ import copy
 import time
 
 from harness import ROOT, run_program, stack_file_config
-from kube import apply, delete, get
+from kube import apply, delete, get, prebound_volume
 
 
 def test_pods_that_cannot_fit_stay_pending_with_the_schedulers_reason(cluster):
@@ -23,21 +23,10 @@ def test_pods_that_cannot_fit_stay_pending_with_the_schedulers_reason(cluster):
     config["llm-serving:modelCache"] = {"mode": "pvc", "prefetch": {"enabled": False}}
     config.pop("llm-serving:monitoring")
     run = run_program(config)
-    objects = [r.manifest for r in run.resources if r.is_kubernetes_object]
+    objects = run.manifests()
     claim = next(o for o in objects if o["kind"] == "PersistentVolumeClaim")
     claim["spec"]["storageClassName"] = ""
-    standin = {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": f"{namespace}-standin"},
-        "spec": {
-            "capacity": claim["spec"]["resources"]["requests"],
-            "accessModes": ["ReadWriteOnce"],
-            "storageClassName": "",
-            "hostPath": {"path": "/tmp/unfit"},
-            "claimRef": {"namespace": namespace, "name": claim["metadata"]["name"]},
-        },
-    }
+    standin = prebound_volume(claim, namespace)
     try:
         apply(objects + [standin])
         # The 16 GPUs of the two H100 nodes are used; the other 24 pods wait, and each

@@ -184,7 +184,7 @@ def test_api_key_reaches_workers_and_router_from_the_secret(prod):
 
 def test_router_objects_validate(prod, services_mode):
     for run in (prod, services_mode):
-        errors = [e for r in run.resources if r.is_kubernetes_object for e in validation_errors(r.manifest)]
+        errors = [e for manifest in run.manifests() for e in validation_errors(manifest)]
         assert errors == []
 
 

@@ -80,9 +80,9 @@ def test_stack_files_exist():
 
 
 def test_every_kubernetes_object_validates_against_its_schema(stack_run):
-    objects = [r for r in stack_run.resources if r.is_kubernetes_object]
-    assert objects
-    errors = [e for r in objects for e in validation_errors(r.manifest)]
+    manifests = stack_run.manifests()
+    assert manifests
+    errors = [e for manifest in manifests for e in validation_errors(manifest)]
     assert errors == []
 
 
