@@ -25,7 +25,7 @@ from config.schema import MonitoringConfig
 class MonitoringStack(pulumi.ComponentResource):
     """Watches the given targets; exposes the alert names and dashboard names."""
 
-    alert_names: list[str]
+    alert_names: pulumi.Output[list[str]]
     dashboards: list[str]
 
     def __init__(
@@ -75,7 +75,7 @@ class MonitoringStack(pulumi.ComponentResource):
             spec={"groups": [rule_group]},
             opts=after_install,
         )
-        self.alert_names = [rule["alert"] for rule in alert_rule_group("", targets, spec.alerts)["rules"]]
+        self.alert_names = rule_group.apply(lambda group: [rule["alert"] for rule in group["rules"]])
 
         self.dashboards = []
         for target in targets:

@@ -104,7 +104,7 @@ class PDRouterStack(pulumi.ComponentResource):
                 opts=child,
             )
 
-        router_name = f"{spec.name}-router"
+        self.router_name = router_name = f"{spec.name}-router"
         self.router_selector = selector_labels(router_name, "router", name="vllm-router")
         router_labels = workload_labels(router_name, "router", name="vllm-router")
         service_account = (
@@ -125,9 +125,9 @@ class PDRouterStack(pulumi.ComponentResource):
         ]
         targets.append(
             ScrapeTarget(
-                f"{name}-router",
+                self.router_name,
                 "router",
-                f"{name}-router (router of {name})",
+                f"{self.router_name} (router of {name})",
                 self.router_selector,
                 METRICS_PORT_NAME,
             )
