@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv tools test lint format preview up cluster-up cluster-down cluster-status clean
+.PHONY: venv tools test lint format preview up destroy cluster-up cluster-down cluster-status clean
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -43,14 +43,22 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Needs the pulumi CLI and the kubernetes/random plugins on PATH (see README).
-preview: venv
-	@command -v pulumi >/dev/null || { echo "pulumi CLI not found on PATH; see README 'Running the engine'" >&2; exit 1; }
-	pulumi preview -s $(STACK)
+# The main job on the default local target: the fake-GPU cluster above, the
+# engine built by `make tools` (scripts/pulumi), the stack's config adapted by
+# scripts/local_target.py (it prints each difference and why). For a real
+# cluster, run `pulumi up -s <stack>` (or scripts/pulumi) with your kubeconfig.
+LOCAL_KUBECONFIG := $(CURDIR)/.local/cluster/kubeconfig
+LOCAL_CONFIG = $$($(BIN)/python scripts/local_target.py $(STACK))
 
-up: venv
-	@command -v pulumi >/dev/null || { echo "pulumi CLI not found on PATH; see README 'Running the engine'" >&2; exit 1; }
-	pulumi up -s $(STACK)
+preview: cluster-up
+	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi preview -s $(STACK) --config-file "$(LOCAL_CONFIG)"
+
+up: cluster-up
+	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi up -s $(STACK) --yes --config-file "$(LOCAL_CONFIG)"
+
+destroy: venv tools
+	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi destroy -s $(STACK) --yes \
+		--config-file $(CURDIR)/.local/pulumi/Pulumi.$(STACK).local.yaml
 
 clean: cluster-down
 	rm -rf $(VENV) .pytest_cache .ruff_cache .local

@@ -56,9 +56,11 @@ else:
     hf_token = None
 
 api_key = None
-if stack.auth.enabled:
+if stack.auth.enabled and stack.auth.existing_secret:
+    api_key = SecretRef(stack.auth.existing_secret, stack.auth.secret_key)
+elif stack.auth.enabled:
     password = random.RandomPassword("vllm-api-key", length=48, special=False)
-    api_key = _secret("vllm-api-key", stack.auth.secret_name, "VLLM_API_KEY", password.result)
+    api_key = _secret("vllm-api-key", stack.auth.secret_name, stack.auth.secret_key, password.result)
 
 secrets = PodSecrets(hf_token=hf_token, api_key=api_key)
 gpu_selector = GpuNodeSelector("gpu", stack.gpu)
@@ -81,8 +83,8 @@ def scheduling_for(pool_name: str) -> GpuScheduling:
 def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> dict:
     """How to reach one OpenAI-compatible endpoint, without ever printing the key."""
     auth_header = (
-        f'-H "Authorization: Bearer $(kubectl get secret -n {stack.namespace} {stack.auth.secret_name} '
-        "-o jsonpath='{.data.VLLM_API_KEY}' | base64 -d)\" "
+        f'-H "Authorization: Bearer $(kubectl get secret -n {stack.namespace} {stack.auth.effective_secret_name} '
+        f"-o jsonpath='{{.data.{stack.auth.secret_key}}}' | base64 -d)\" "
         if stack.auth.enabled
         else ""
     )

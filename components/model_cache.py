@@ -26,6 +26,13 @@ from components.pod_secrets import SecretRef
 from config.schema import ModelCacheConfig, PoolConfig
 
 SHARED_CLAIM_NAME = "model-cache"
+
+
+def pool_claim_name(pool_name: str) -> str:
+    """The claim of one pool in `pvc` mode."""
+    return f"{pool_name}-model-cache"
+
+
 VOLUME_NAME = "model-cache"
 
 
@@ -208,7 +215,7 @@ class ModelCache(pulumi.ComponentResource):
         )
 
     def _pool_claim(self, pool_name: str) -> tuple[str, k8s.core.v1.PersistentVolumeClaim]:
-        claim_name = f"{pool_name}-model-cache"
+        claim_name = pool_claim_name(pool_name)
         pvc = self.spec.pvc
         claim = self._claim(
             f"{self._name}-{pool_name}-claim", claim_name, pvc.access_mode, pvc.storage_class_name

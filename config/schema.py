@@ -95,10 +95,21 @@ class HuggingFaceConfig(Section):
 
 
 class AuthConfig(Section):
-    """API key for the OpenAI-compatible endpoints (`/v1/*`)."""
+    """API key for the OpenAI-compatible endpoints (`/v1/*`).
+
+    Generated (random.RandomPassword) into the Secret `secretName`, or read from a
+    Secret that already exists (`existingSecret`, e.g. one External Secrets syncs),
+    in which case the key never passes through Pulumi.
+    """
 
     enabled: bool = True
     secret_name: DnsLabel = "vllm-api-key"
+    existing_secret: DnsLabel | None = None
+    secret_key: str = "VLLM_API_KEY"
+
+    @property
+    def effective_secret_name(self) -> str:
+        return self.existing_secret or self.secret_name
 
 
 class HelmChartConfig(Section):

@@ -6,7 +6,8 @@
 #   scripts/tools.sh path NAME           print where NAME's binary lives (built or not)
 #
 # Tools: promtool (Prometheus' rule checker), kube-apiserver, kube-controller-manager,
-# kube-scheduler and kubectl (one Kubernetes release), etcd, kwok.
+# kube-scheduler and kubectl (one Kubernetes release), etcd, kwok, and the Pulumi
+# engine: the CLI, its Python language host and the kubernetes resource plugin.
 # Cache root: $LLM_SERVING_TOOLS, default ~/.cache/llm-serving/tools. Wrapper modules
 # for projects whose go.mod has local replace lines are generated there at build time.
 set -euo pipefail
@@ -17,7 +18,18 @@ PROMETHEUS_VERSION="3.16.0"
 KUBERNETES_VERSION="1.36.2"
 ETCD_VERSION="3.6.14"
 KWOK_VERSION="0.8.0"
-ALL_TOOLS="promtool kubernetes etcd kwok"
+# The Pulumi engine, at the versions the module proxy serves (see README "Running
+# the engine"): pkg/v3 only at a few releases; the Python language host only as
+# the in-module package of sdk/v3@v3.68.0 (later releases moved it into a module
+# of its own that the proxy does not serve); the kubernetes provider only at one
+# master commit between its 4.24.1 and 4.25.0 releases, installed as 4.24.1 (the
+# pinned Python SDK) since it is a superset of it.
+PULUMI_VERSION="3.259.0"
+PYTHON_HOST_VERSION="3.68.0"
+K8S_PROVIDER_MODULE_VERSION="v4.0.0-20260115033456-f47bc2d6f199"
+K8S_PROVIDER_VERSION="4.24.1"
+ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes"
+SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 tool_dir() {
   case "$1" in
@@ -26,6 +38,10 @@ tool_dir() {
       echo "$TOOLS_ROOT/kubernetes/v$KUBERNETES_VERSION" ;;
     etcd) echo "$TOOLS_ROOT/etcd/v$ETCD_VERSION" ;;
     kwok | kwok-stages.yaml) echo "$TOOLS_ROOT/kwok/v$KWOK_VERSION" ;;
+    pulumi) echo "$TOOLS_ROOT/pulumi/v$PULUMI_VERSION" ;;
+    pulumi-language-python | pulumi-language-python-exec)
+      echo "$TOOLS_ROOT/pulumi-language-python/v$PYTHON_HOST_VERSION" ;;
+    pulumi-resource-kubernetes) echo "$TOOLS_ROOT/pulumi-resource-kubernetes/v$K8S_PROVIDER_VERSION" ;;
     *) echo "unknown tool: $1" >&2; return 2 ;;
   esac
 }
@@ -146,12 +162,110 @@ build_kwok() {
   done
 }
 
+build_pulumi() {
+  local dir
+  dir="$(tool_dir pulumi)/src"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  step pulumi "generate the wrapper module"
+  go mod init local/pulumi-cli >/dev/null 2>&1 || fail pulumi "go mod init"
+  # pkg/v3's go.mod replaces atotto/clipboard with this fork; replace lines of a
+  # dependency do not apply to us, so the wrapper repeats it.
+  go mod edit -go=1.26.0 \
+    -replace=github.com/atotto/clipboard=github.com/tgummerer/clipboard@v0.0.0-20241001131231-d02d263e614e \
+    -require="github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" \
+    -require="github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" \
+    -tool=github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  step pulumi "resolve modules"
+  go mod tidy || fail pulumi "go mod tidy"
+  step pulumi "compile"
+  CGO_ENABLED=0 go build -trimpath -tags osusergo,grpcnotrace \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+    -o ../pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi || fail pulumi "go build"
+  cd - >/dev/null && rm -rf "$dir"
+}
+
+# The 3.68 host runs today's SDK (checked: config, secrets, outputs); it does not
+# read Pulumi.yaml's virtualenv option, so scripts/pulumi puts the venv first on
+# PATH. Its exec script comes from the CLI's release, matching the SDK's API.
+build_pulumi-language-python() {
+  local dir exec_source
+  dir="$(tool_dir pulumi-language-python)/src"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  step pulumi-language-python "generate the wrapper module"
+  go mod init local/pulumi-language-python >/dev/null 2>&1 || fail pulumi-language-python "go mod init"
+  # x/text: 3.68's tree predates the API change in later x/text releases.
+  go mod edit -go=1.26.0 -replace=golang.org/x/text=golang.org/x/text@v0.3.6 \
+    -require="github.com/pulumi/pulumi/sdk/v3@v$PYTHON_HOST_VERSION" \
+    -tool=github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python
+  step pulumi-language-python "resolve modules"
+  go mod tidy || fail pulumi-language-python "go mod tidy"
+  step pulumi-language-python "compile"
+  CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PYTHON_HOST_VERSION" \
+    -o ../pulumi-language-python.tmp github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python ||
+    fail pulumi-language-python "go build"
+  step pulumi-language-python "copy pulumi-language-python-exec from sdk/v3@v$PULUMI_VERSION"
+  exec_source="$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/python/cmd/pulumi-language-python-exec"
+  [ -f "$exec_source" ] || fail pulumi-language-python "find $exec_source"
+  install -m 0755 "$exec_source" ../pulumi-language-python-exec
+  mv ../pulumi-language-python.tmp ../pulumi-language-python
+  cd - >/dev/null && rm -rf "$dir"
+}
+
+# The provider's main package embeds two generated files; the wrapper copies the
+# package and generates them from the schema the module ships. Two of its modules
+# are missing from sum.golang.org (the provider, pkg/v3@v3.215.0 and cloud-ready-checks),
+# so their hashes are pinned in
+# scripts/pulumi-resource-kubernetes.sum and checked here instead.
+build_pulumi-resource-kubernetes() {
+  local dir module source
+  dir="$(tool_dir pulumi-resource-kubernetes)/src"
+  module="github.com/pulumi/pulumi-kubernetes/provider/v4"
+  rm -rf "$dir" && mkdir -p "$dir/cmd/pulumi-resource-kubernetes" && cd "$dir"
+  step pulumi-resource-kubernetes "generate the wrapper module"
+  go mod init local/pulumi-resource-kubernetes >/dev/null 2>&1 || fail pulumi-resource-kubernetes "go mod init"
+  go mod edit -go=1.26.0 -require="$module@$K8S_PROVIDER_MODULE_VERSION"
+  export GONOSUMDB="github.com/pulumi/pulumi-kubernetes/provider,github.com/pulumi/cloud-ready-checks,github.com/pulumi/pulumi/pkg"
+  step pulumi-resource-kubernetes "download $module@$K8S_PROVIDER_MODULE_VERSION"
+  source="$(go mod download -json "$module@$K8S_PROVIDER_MODULE_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')/cmd/pulumi-resource-kubernetes"
+  [ -f "$source/main.go" ] || fail pulumi-resource-kubernetes "download $module"
+  cp "$source"/*.go cmd/pulumi-resource-kubernetes/ && chmod u+w cmd/pulumi-resource-kubernetes/*
+  rm -f cmd/pulumi-resource-kubernetes/*_test.go
+  step pulumi-resource-kubernetes "generate schema-embed.json"
+  python3 - "$source" "$K8S_PROVIDER_VERSION" <<'PY' || fail pulumi-resource-kubernetes "generate schema-embed.json"
+import json, os, sys
+source, version = sys.argv[1], sys.argv[2]
+schema = json.load(open(os.path.join(source, "schema.json")))
+schema["version"] = version
+json.dump(schema, open("cmd/pulumi-resource-kubernetes/schema-embed.json", "w"), separators=(",", ":"))
+mapping_path = os.path.join(source, "terraform-mapping.json")
+mapping = json.load(open(mapping_path)) if os.path.exists(mapping_path) else {}
+json.dump(mapping, open("cmd/pulumi-resource-kubernetes/terraform-mapping-embed.json", "w"), separators=(",", ":"))
+PY
+  step pulumi-resource-kubernetes "resolve modules"
+  go mod tidy || fail pulumi-resource-kubernetes "go mod tidy"
+  step pulumi-resource-kubernetes "check the pinned hashes of modules sum.golang.org lacks"
+  grep -F -f <(grep -v '^#' "$SCRIPTS_DIR/pulumi-resource-kubernetes.sum") go.sum |
+    cmp -s - <(grep -v '^#' "$SCRIPTS_DIR/pulumi-resource-kubernetes.sum") ||
+    fail pulumi-resource-kubernetes "hashes differ from scripts/pulumi-resource-kubernetes.sum"
+  step pulumi-resource-kubernetes "compile (cold: about 15 minutes on 2 cores)"
+  CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X $module/pkg/version.Version=$K8S_PROVIDER_VERSION" \
+    -o ../pulumi-resource-kubernetes ./cmd/pulumi-resource-kubernetes || fail pulumi-resource-kubernetes "go build"
+  cd - >/dev/null && rm -rf "$dir"
+}
+
 version_of() {
   case "$1" in
     promtool) echo "$PROMETHEUS_MODULE_VERSION" ;;
     kubernetes) echo "v$KUBERNETES_VERSION" ;;
     etcd) echo "v$ETCD_VERSION" ;;
     kwok) echo "v$KWOK_VERSION" ;;
+    pulumi) echo "v$PULUMI_VERSION" ;;
+    pulumi-language-python) echo "v$PYTHON_HOST_VERSION" ;;
+    pulumi-resource-kubernetes) echo "v$K8S_PROVIDER_VERSION ($K8S_PROVIDER_MODULE_VERSION)" ;;
   esac
 }
 

@@ -40,6 +40,10 @@ def dev_config() -> dict:
     return copy.deepcopy(stack_file_config(ROOT / "Pulumi.dev.yaml"))
 
 
+def prod_config() -> dict:
+    return copy.deepcopy(stack_file_config(ROOT / "Pulumi.prod.yaml"))
+
+
 def with_pool(config: dict, pool: str, **overrides) -> dict:
     config[POOLS][pool] = {**config[POOLS][pool], **overrides}
     return config
@@ -403,6 +407,20 @@ def test_existing_hf_secret_is_referenced_not_created():
         "secretKeyRef"
     ]
     assert reference == {"name": "team-hf", "key": "token"}
+
+
+def test_existing_api_key_secret_is_referenced_not_generated():
+    config = prod_config()
+    config["llm-serving:auth"] = {"existingSecret": "team-api-key", "secretKey": "key"}
+    run = run_program(config)
+    assert not run.of_kind("RandomPassword")
+    assert "vllm-api-key" not in {s.inputs["metadata"]["name"] for s in run.of_kind("Secret")}
+    for deployment in run.of_kind("Deployment"):
+        (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+        reference = env_of(container)["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"]
+        assert reference == {"name": "team-api-key", "key": "key"}
+    for endpoint in run.outputs["endpoints"].values():
+        assert "secret -n llm-serving team-api-key -o jsonpath='{.data.key}'" in endpoint["curl"]
 
 
 def test_gpu_operator_and_runtime_class_are_optional_children():

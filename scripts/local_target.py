@@ -1,0 +1,221 @@
+"""The local target: a stack's config, adapted to the fake-GPU cluster of scripts/local-cluster.
+
+`make up` deploys a stack there with the real engine (scripts/pulumi). The stack's own
+file (Pulumi.<stack>.yaml) is left alone; this writes a copy for `--config-file` with
+these differences, each printed with its reason on every run:
+
+- Helm add-ons (GPU Operator, Longhorn, kube-prometheus-stack) off: their charts
+  cannot be fetched offline.
+- The API key comes from a Secret made here (`auth.existingSecret`), not from
+  random.RandomPassword: the random provider cannot be built on machines that reach
+  only package registries (README, "Running the engine").
+- The namespace is made here (`createNamespace: false`), since that Secret must
+  exist in it first.
+- Without an `hfToken`, a placeholder Secret stands in (`huggingFace.existingSecret`):
+  nothing is downloaded on fake nodes.
+- Claims of a storage class with no provisioner here (Longhorn's, a named `pvc`
+  class) get a pre-bound hostPath volume, as the provisioner would provide.
+
+Usage: python scripts/local_target.py STACK [--namespace NS] [--out FILE]
+creates the stack in the local backend if needed and prints the path of the config
+file to pass to `scripts/pulumi up -s STACK --config-file`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from components.model_cache import SHARED_CLAIM_NAME, pool_claim_name  # noqa: E402
+from config.schema import StackConfig  # noqa: E402
+
+KUBECONFIG = ROOT / ".local" / "cluster" / "kubeconfig"
+NAMESPACE = "llm-serving"
+API_KEY_SECRET = "vllm-api-key-local"
+HF_TOKEN_SECRET = "hf-token-local"
+# (config path, what it installs) of every Helm-installed add-on.
+HELM_ADDONS = [
+    (("gpu", "operator"), "NVIDIA GPU Operator"),
+    (("modelCache", "longhorn"), "Longhorn"),
+    (("monitoring", "kubePrometheusStack"), "kube-prometheus-stack"),
+]
+
+
+def note(message: str) -> None:
+    print(f"[local-target] {message}", file=sys.stderr)
+
+
+def kubectl(*args: str, stdin: str | None = None) -> str:
+    binary = subprocess.run(
+        [str(ROOT / "scripts" / "tools.sh"), "path", "kubectl"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    result = subprocess.run(
+        [binary, f"--kubeconfig={KUBECONFIG}", *args], input=stdin, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"[local-target] kubectl {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
+    """The stack file adapted to the local cluster, and the add-ons it turned off."""
+    document = yaml.safe_load(stack_file.read_text()) or {}
+    config = document.setdefault("config", {})
+    skipped = []
+    for (section, addon), title in HELM_ADDONS:
+        key = f"llm-serving:{section}"
+        settings = config.get(key, {}).get(addon, {})
+        if settings.get("install"):
+            config[key][addon] = {**settings, "install": False}
+            skipped.append(f"{section}.{addon}.install ({title})")
+    config["llm-serving:namespace"] = namespace
+    config["llm-serving:createNamespace"] = False
+    auth = config.get("llm-serving:auth", {})
+    if auth.get("enabled", True) and not auth.get("existingSecret"):
+        config["llm-serving:auth"] = {**auth, "existingSecret": API_KEY_SECRET}
+    hugging_face = config.get("llm-serving:huggingFace", {})
+    if "llm-serving:hfToken" not in config and not hugging_face.get("existingSecret"):
+        config["llm-serving:huggingFace"] = {**hugging_face, "existingSecret": HF_TOKEN_SECRET}
+    return document, skipped
+
+
+def stand_in_volumes(stack: StackConfig) -> list[dict]:
+    """Pre-bound volumes for claims whose storage class has no provisioner here."""
+    cache = stack.model_cache
+    if cache.mode == "longhorn":
+        claims = [(SHARED_CLAIM_NAME, "ReadWriteMany", cache.longhorn.storage_class_name)]
+    elif cache.mode == "pvc" and cache.pvc.storage_class_name:
+        claims = [
+            (pool_claim_name(pool), cache.pvc.access_mode, cache.pvc.storage_class_name)
+            for pool in stack.serving_pools()
+        ]
+    else:
+        claims = []
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": f"{stack.namespace}-{claim}-standin"},
+            "spec": {
+                "capacity": {"storage": cache.size},
+                "accessModes": [access_mode],
+                "storageClassName": storage_class,
+                "persistentVolumeReclaimPolicy": "Retain",
+                "hostPath": {"path": f"/tmp/llm-serving-local/{stack.namespace}/{claim}"},
+                "claimRef": {"namespace": stack.namespace, "name": claim},
+            },
+        }
+        for claim, access_mode, storage_class in claims
+    ]
+
+
+def prepare(stack_name: str, namespace: str, out: Path) -> Path:
+    """Write the local config file and create what it refers to; idempotent."""
+    if not KUBECONFIG.exists():
+        raise SystemExit("[local-target] the local cluster is not up: run `make cluster-up`")
+    document, skipped = local_config(ROOT / f"Pulumi.{stack_name}.yaml", namespace)
+    config = document["config"]
+    values = {key.removeprefix("llm-serving:"): value for key, value in config.items()}
+    values.pop("hfToken", None)
+    stack = StackConfig.model_validate(values)
+
+    for addon in skipped:
+        note(f"skipped {addon}: Helm charts cannot be fetched offline")
+    objects: list[dict] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {"app.kubernetes.io/part-of": "llm-serving"}},
+        }
+    ]
+    kubectl(
+        "apply", "--server-side", "--field-manager=llm-serving-local", "-f", "-", stdin=json.dumps(objects[0])
+    )
+    existing = set(kubectl("get", "secrets", "-n", namespace, "-o", "name").split())
+    if config["llm-serving:auth"].get("existingSecret") == API_KEY_SECRET:
+        note(f"API key: Secret {API_KEY_SECRET} made here (no random provider on this machine)")
+        if f"secret/{API_KEY_SECRET}" not in existing:
+            objects.append(
+                secret(API_KEY_SECRET, namespace, stack.auth.secret_key, secrets.token_urlsafe(36))
+            )
+    if config.get("llm-serving:huggingFace", {}).get("existingSecret") == HF_TOKEN_SECRET:
+        note(f"no hfToken set: placeholder Secret {HF_TOKEN_SECRET} (fake nodes download nothing)")
+        if f"secret/{HF_TOKEN_SECRET}" not in existing:
+            objects.append(secret(HF_TOKEN_SECRET, namespace, stack.hugging_face.secret_key, "placeholder"))
+    volumes = stand_in_volumes(stack)
+    for volume in volumes:
+        note(f"stand-in volume {volume['metadata']['name']} for claim {volume['spec']['claimRef']['name']}")
+    for item in objects[1:] + volumes:
+        kubectl(
+            "apply", "--server-side", "--field-manager=llm-serving-local", "-f", "-", stdin=json.dumps(item)
+        )
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        # Keep what the engine wrote there (encryption salt, secrets set with --config-file).
+        previous = yaml.safe_load(out.read_text()) or {}
+        for key, value in previous.items():
+            if key != "config":
+                document.setdefault(key, value)
+    out.write_text(
+        "# Generated by scripts/local_target.py from "
+        f"Pulumi.{stack_name}.yaml for the local cluster; do not edit.\n"
+        + yaml.safe_dump(document, sort_keys=False)
+    )
+    return out
+
+
+def ensure_stack(stack_name: str) -> None:
+    """Create the stack in scripts/pulumi's backend if it does not exist yet.
+
+    `pulumi stack init` writes the passphrase's salt into the project's stack file;
+    run from a copy of Pulumi.yaml, it leaves the committed Pulumi.<stack>.yaml alone
+    (the engine keeps the salt in the --config-file copy instead).
+    """
+    pulumi = str(ROOT / "scripts" / "pulumi")
+    listed = subprocess.run([pulumi, "stack", "ls", "--json"], check=True, capture_output=True, text=True)
+    if any(entry["name"] == stack_name for entry in json.loads(listed.stdout or "[]")):
+        return
+    project = ROOT / ".local" / "pulumi" / "project"
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    subprocess.run(
+        [pulumi, "stack", "init", stack_name, "--no-select", "--cwd", str(project)],
+        check=True,
+        stdout=sys.stderr,
+    )
+
+
+def secret(name: str, namespace: str, key: str, value: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "type": "Opaque",
+        "stringData": {key: value},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("stack")
+    parser.add_argument("--namespace", default=NAMESPACE)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    out = args.out or ROOT / ".local" / "pulumi" / f"Pulumi.{args.stack}.local.yaml"
+    config_file = prepare(args.stack, args.namespace, out)
+    ensure_stack(args.stack)
+    print(config_file)
+
+
+if __name__ == "__main__":
+    main()
