@@ -82,10 +82,11 @@ def scheduling_for(pool_name: str) -> GpuScheduling:
 
 def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> dict:
     """How to reach one OpenAI-compatible endpoint, without ever printing the key."""
+    auth = stack.auth
     auth_header = (
-        f'-H "Authorization: Bearer $(kubectl get secret -n {stack.namespace} {stack.auth.effective_secret_name} '
-        f"-o jsonpath='{{.data.{stack.auth.secret_key}}}' | base64 -d)\" "
-        if stack.auth.enabled
+        f'-H "Authorization: Bearer $(kubectl get secret -n {stack.namespace} {auth.effective_secret_name} '
+        f"-o jsonpath='{{.data.{auth.secret_key}}}' | base64 -d)\" "
+        if auth.enabled
         else ""
     )
     return {
