@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import copy
 import json
-from collections import defaultdict
 
 import pytest
 
+from cluster_checks import (
+    assert_every_deployment_fully_ready,
+    assert_every_pod_running_and_ready,
+    assert_every_service_has_a_ready_endpoint_per_replica,
+    assert_gpu_pods_on_accepted_products_without_oversubscription,
+)
 from harness import ROOT, ProgramRun, run_program, stack_file_config
-from kube import GPU, apply, delete, get, kubectl, prebound_volume
+from kube import apply, delete, kubectl, prebound_volume
 
 STACKS = [
     "Pulumi.dev.yaml",
@@ -92,64 +97,20 @@ def test_only_helm_releases_are_skipped(deployed):
     assert all(entry.startswith("kubernetes:helm.sh/v3:Release") for entry in skipped)
 
 
-def owned_by_job(pod: dict) -> bool:
-    return any(owner["kind"] == "Job" for owner in pod["metadata"].get("ownerReferences", []))
-
-
 def test_every_pod_is_running_and_ready(deployed):
-    namespace, *_ = deployed
-    pods = [p for p in get("pods", namespace) if not owned_by_job(p)]
-    assert pods
-    for pod in pods:
-        ready = {c["type"]: c["status"] for c in pod["status"].get("conditions", [])}
-        assert pod["status"]["phase"] == "Running" and ready.get("Ready") == "True", pod["metadata"]["name"]
+    assert_every_pod_running_and_ready(deployed[0])
 
 
 def test_every_deployment_has_all_replicas_ready(deployed):
-    namespace, *_ = deployed
-    for deployment in get("deployments", namespace):
-        assert deployment["status"].get("readyReplicas") == deployment["spec"]["replicas"], deployment[
-            "metadata"
-        ]["name"]
+    assert_every_deployment_fully_ready(deployed[0])
 
 
 def test_gpu_pods_run_on_accepted_products_without_oversubscription(deployed):
-    namespace, *_ = deployed
-    nodes = {n["metadata"]["name"]: n for n in get("nodes")}
-    used = defaultdict(int)
-    gpu_pods = 0
-    for pod in get("pods"):
-        requested = sum(int(c["resources"].get("limits", {}).get(GPU, 0)) for c in pod["spec"]["containers"])
-        if not requested or not pod["spec"].get("nodeName"):
-            continue
-        node = nodes[pod["spec"]["nodeName"]]
-        used[node["metadata"]["name"]] += requested
-        if pod["metadata"]["namespace"] != namespace:
-            continue
-        gpu_pods += 1
-        terms = pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-        accepted = terms["nodeSelectorTerms"][0]["matchExpressions"][0]["values"]
-        assert node["metadata"]["labels"]["nvidia.com/gpu.product"] in accepted, pod["metadata"]["name"]
-    assert gpu_pods > 0
-    for name, count in used.items():
-        assert count <= int(nodes[name]["status"]["allocatable"][GPU]), name
+    assert_gpu_pods_on_accepted_products_without_oversubscription(deployed[0])
 
 
 def test_every_service_has_ready_endpoints_for_every_pod(deployed):
-    namespace, *_ = deployed
-    deployments = get("deployments", namespace)
-    slices = get("endpointslices", namespace)
-    for service in get("services", namespace):
-        name = service["metadata"]["name"]
-        ready = [
-            e
-            for s in slices
-            if s["metadata"]["labels"].get("kubernetes.io/service-name") == name
-            for e in s.get("endpoints") or []
-            if e.get("conditions", {}).get("ready")
-        ]
-        (deployment,) = [d for d in deployments if d["metadata"]["name"] == name]
-        assert len(ready) == deployment["spec"]["replicas"], name
+    assert_every_service_has_a_ready_endpoint_per_replica(deployed[0])
 
 
 def test_custom_resources_were_accepted_by_their_crds(deployed):

@@ -1,0 +1,189 @@
+"""The real Pulumi engine (scripts/pulumi: CLI, Python language host and kubernetes
+provider built from Go modules) previewing, deploying, re-deploying and destroying
+stacks on the local fake-GPU cluster, with the local target's config
+(scripts/local_target.py): each stack in its own namespace and its own file backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cluster_checks import (
+    assert_every_deployment_fully_ready,
+    assert_every_pod_running_and_ready,
+    assert_every_service_has_a_ready_endpoint_per_replica,
+    assert_gpu_pods_on_accepted_products_without_oversubscription,
+)
+from harness import ROOT, run_program
+from kube import KUBECONFIG, get, kubectl
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import local_target  # noqa: E402
+
+PULUMI = str(ROOT / "scripts" / "pulumi")
+ENGINE_STACKS = ["dev", "prod"]
+PREVIEW_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))
+# Kinds a stack creates in its namespace; after destroy none may remain.
+NAMESPACED_KINDS = [
+    "deployments",
+    "services",
+    "poddisruptionbudgets",
+    "jobs",
+    "configmaps",
+    "secrets",
+    "serviceaccounts",
+    "roles",
+    "rolebindings",
+    "horizontalpodautoscalers",
+    "servicemonitors",
+    "prometheusrules",
+]
+
+
+def pulumi(
+    env: dict[str, str], *args: str, check: bool = True, timeout: int = 900
+) -> subprocess.CompletedProcess:
+    result = subprocess.run([PULUMI, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert result.returncode == 0, (
+            f"pulumi {' '.join(args)}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def backend_env(state: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": "e2e-" + secrets.token_hex(8),
+        "KUBECONFIG": str(KUBECONFIG),
+    }
+
+
+def expected_creates(config_file: Path) -> int:
+    """What the mocks register for the same config, plus the Stack itself."""
+    import yaml
+
+    config = yaml.safe_load(config_file.read_text())["config"]
+    token = config.pop("llm-serving:hfToken", None)
+    return len(run_program(config, hf_token="placeholder" if token else None).resources) + 1
+
+
+def cleanup(namespace: str) -> None:
+    """Remove what the local target and the retained cache left: the namespace, the
+    volumes bound into it and retained storage classes."""
+    kubectl("delete", "namespace", namespace, "--wait=true", "--timeout=120s", "--ignore-not-found")
+    for volume in get("persistentvolumes"):
+        if (volume["spec"].get("claimRef") or {}).get("namespace") == namespace:
+            kubectl(
+                "delete", "persistentvolume", volume["metadata"]["name"], "--ignore-not-found", "--wait=false"
+            )
+    for storage_class in get("storageclasses"):
+        if storage_class["provisioner"] == "driver.longhorn.io":
+            kubectl("delete", "storageclass", storage_class["metadata"]["name"], "--ignore-not-found")
+
+
+@pytest.mark.parametrize("stack_file", PREVIEW_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_preview_succeeds_offline_with_the_expected_creates(stack_file, cluster, tmp_path):
+    namespace = "e2e-preview-" + stack_file.stem.removeprefix("Pulumi.").replace(".", "-")
+    env = backend_env(tmp_path / "state")
+    (tmp_path / "state").mkdir()
+    config_file = local_target.prepare(stack_file, namespace, tmp_path / "Pulumi.preview.yaml")
+    try:
+        local_target.ensure_stack("preview", env)
+        result = pulumi(env, "preview", "-s", "preview", "--config-file", str(config_file), "--json")
+        summary = json.loads(result.stdout)["changeSummary"]
+        assert summary == {"create": expected_creates(config_file)}
+    finally:
+        cleanup(namespace)
+
+
+@pytest.fixture(scope="module", params=ENGINE_STACKS)
+def deployed(request, cluster, tmp_path_factory):
+    """One stack, up with the engine: yields what the checks need, destroys after."""
+    stack = request.param
+    namespace = f"e2e-engine-{stack}"
+    work = tmp_path_factory.mktemp(f"engine-{stack}")
+    (work / "state").mkdir()
+    env = backend_env(work / "state")
+    config_file = local_target.prepare(
+        ROOT / f"Pulumi.{stack}.yaml", namespace, work / f"Pulumi.{stack}.yaml"
+    )
+    local_target.ensure_stack(stack, env)
+    # A token set the way users set it, made up here (never a fixture constant).
+    token = "hf_e2e" + secrets.token_hex(16)
+    base = ["-s", stack, "--config-file", str(config_file)]
+    pulumi(env, "config", "set", "--secret", "llm-serving:hfToken", token, *base)
+    pulumi(env, "config", "rm", "llm-serving:huggingFace", *base, check=False)
+    preview = pulumi(env, "preview", *base, "--diff")
+    started = time.monotonic()
+    up = pulumi(env, "up", "--yes", "--skip-preview", *base)
+    print(f"\n[engine] {stack}: pulumi up to all Ready in {time.monotonic() - started:.1f}s")
+    run = {
+        "stack": stack,
+        "namespace": namespace,
+        "env": env,
+        "base": base,
+        "token": token,
+        "state": work / "state",
+        "output": preview.stdout + preview.stderr + up.stdout + up.stderr,
+    }
+    try:
+        yield run
+    finally:
+        pulumi(env, "destroy", "--yes", *base, check=False)
+        cleanup(namespace)
+
+
+def test_up_reaches_every_pod_ready(deployed):
+    assert_every_pod_running_and_ready(deployed["namespace"])
+    assert_every_deployment_fully_ready(deployed["namespace"])
+
+
+def test_gpu_pods_on_accepted_products_without_oversubscription(deployed):
+    assert_gpu_pods_on_accepted_products_without_oversubscription(deployed["namespace"])
+
+
+def test_services_have_ready_endpoints(deployed):
+    assert_every_service_has_a_ready_endpoint_per_replica(deployed["namespace"])
+
+
+def test_second_up_reports_no_changes(deployed):
+    pulumi(deployed["env"], "up", "--yes", "--expect-no-changes", *deployed["base"])
+
+
+def test_hf_token_never_in_plaintext(deployed):
+    token = deployed["token"]
+    outputs = pulumi(deployed["env"], "stack", "output", "--json", "-s", deployed["stack"]).stdout
+    state = "".join(p.read_text() for p in deployed["state"].rglob("*.json"))
+    assert token not in deployed["output"]
+    assert token not in outputs
+    assert state and token not in state
+    # It did reach the cluster, in the Secret the pods read.
+    secret = json.loads(kubectl("get", "secret", "hf-token", "-n", deployed["namespace"], "-o", "json"))
+    assert secret["data"]["HF_TOKEN"]
+
+
+def test_destroy_leaves_only_the_model_cache(deployed):
+    namespace = deployed["namespace"]
+    pulumi(deployed["env"], "destroy", "--yes", *deployed["base"])
+    for kind in NAMESPACED_KINDS:
+        left = [
+            o["metadata"]["name"]
+            for o in get(kind, namespace)
+            if o["metadata"]["name"] not in ("kube-root-ca.crt", "default")
+            and not o["metadata"]["name"].startswith(("vllm-api-key-local", "hf-token-local"))
+        ]
+        assert left == [], f"{kind} left after destroy: {left}"
+    claims = [c["metadata"]["name"] for c in get("persistentvolumeclaims", namespace)]
+    assert claims == ["model-cache"]
+    exported = json.loads(pulumi(deployed["env"], "stack", "export", "-s", deployed["stack"]).stdout)
+    assert exported["deployment"].get("resources") in (None, [])
