@@ -43,12 +43,23 @@ KUBECONFIG = ROOT / ".local" / "cluster" / "kubeconfig"
 NAMESPACE = "llm-serving"
 API_KEY_SECRET = "vllm-api-key-local"
 HF_TOKEN_SECRET = "hf-token-local"
-# (config path, what it installs) of every Helm-installed add-on.
-HELM_ADDONS = [
-    (("gpu", "operator"), "NVIDIA GPU Operator"),
-    (("modelCache", "longhorn"), "Longhorn"),
-    (("monitoring", "kubePrometheusStack"), "kube-prometheus-stack"),
-]
+
+
+def helm_addons(stack: StackConfig) -> list[tuple[str, str, bool]]:
+    """(config section, key, whether the stack installs it) of every Helm add-on."""
+    return [
+        ("gpu", "operator", stack.gpu.operator.install),
+        (
+            "modelCache",
+            "longhorn",
+            stack.model_cache.mode == "longhorn" and stack.model_cache.longhorn.install,
+        ),
+        (
+            "monitoring",
+            "kubePrometheusStack",
+            stack.monitoring.enabled and stack.monitoring.kube_prometheus_stack.install,
+        ),
+    ]
 
 
 def note(message: str) -> None:
@@ -72,12 +83,14 @@ def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
     document = yaml.safe_load(stack_file.read_text()) or {}
     config = document.setdefault("config", {})
     skipped = []
-    for (section, addon), title in HELM_ADDONS:
-        key = f"llm-serving:{section}"
-        settings = config.get(key, {}).get(addon, {})
-        if settings.get("install"):
-            config[key][addon] = {**settings, "install": False}
-            skipped.append(f"{section}.{addon}.install ({title})")
+    for section, addon, installed in helm_addons(parse(config)):
+        if installed:
+            key = f"llm-serving:{section}"
+            config[key] = {
+                **config.get(key, {}),
+                addon: {**config.get(key, {}).get(addon, {}), "install": False},
+            }
+            skipped.append(f"{section}.{addon}")
     config["llm-serving:namespace"] = namespace
     config["llm-serving:createNamespace"] = False
     auth = config.get("llm-serving:auth", {})
@@ -87,6 +100,13 @@ def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
     if "llm-serving:hfToken" not in config and not hugging_face.get("existingSecret"):
         config["llm-serving:huggingFace"] = {**hugging_face, "existingSecret": HF_TOKEN_SECRET}
     return document, skipped
+
+
+def parse(config: dict) -> StackConfig:
+    """The stack's effective settings (defaults applied); the token is not needed."""
+    values = {key.removeprefix("llm-serving:"): value for key, value in config.items()}
+    values.pop("hfToken", None)
+    return StackConfig.model_validate(values)
 
 
 def stand_in_volumes(stack: StackConfig) -> list[dict]:
@@ -125,9 +145,7 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
         raise SystemExit("[local-target] the local cluster is not up: run `make cluster-up`")
     document, skipped = local_config(stack_file, namespace)
     config = document["config"]
-    values = {key.removeprefix("llm-serving:"): value for key, value in config.items()}
-    values.pop("hfToken", None)
-    stack = StackConfig.model_validate(values)
+    stack = parse(config)
 
     for addon in skipped:
         note(f"skipped {addon}: Helm charts cannot be fetched offline")

@@ -187,3 +187,13 @@ def test_destroy_leaves_only_the_model_cache(deployed):
     assert claims == ["model-cache"]
     exported = json.loads(pulumi(deployed["env"], "stack", "export", "-s", deployed["stack"]).stdout)
     assert exported["deployment"].get("resources") in (None, [])
+
+
+def test_local_target_says_which_add_ons_it_skips():
+    _, dev_skipped = local_target.local_config(ROOT / "Pulumi.dev.yaml", "x")
+    document, prod_skipped = local_target.local_config(ROOT / "Pulumi.prod.yaml", "x")
+    assert dev_skipped == []
+    assert prod_skipped == ["modelCache.longhorn", "monitoring.kubePrometheusStack"]
+    stack = local_target.parse(document["config"])
+    assert not any(installed for *_, installed in local_target.helm_addons(stack))
+    assert stack.auth.existing_secret == local_target.API_KEY_SECRET and not stack.create_namespace
