@@ -66,3 +66,17 @@ def prebound_volume(claim: dict, namespace: str) -> dict:
             "claimRef": {"namespace": namespace, "name": claim["metadata"]["name"]},
         },
     }
+
+
+def remove_namespace_and_its_volumes(namespace: str) -> None:
+    """Remove a deployment's namespace, the volumes bound into it and Longhorn-class
+    storage classes (both retained by the model cache on destroy)."""
+    kubectl("delete", "namespace", namespace, "--wait=true", "--timeout=120s", "--ignore-not-found")
+    for volume in get("persistentvolumes"):
+        if (volume["spec"].get("claimRef") or {}).get("namespace") == namespace:
+            kubectl(
+                "delete", "persistentvolume", volume["metadata"]["name"], "--ignore-not-found", "--wait=false"
+            )
+    for storage_class in get("storageclasses"):
+        if storage_class["provisioner"] == "driver.longhorn.io":
+            kubectl("delete", "storageclass", storage_class["metadata"]["name"], "--ignore-not-found")

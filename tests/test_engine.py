@@ -23,7 +23,7 @@ from cluster_checks import (
     assert_gpu_pods_on_accepted_products_without_oversubscription,
 )
 from harness import ROOT, run_program
-from kube import KUBECONFIG, get, kubectl
+from kube import KUBECONFIG, get, kubectl, remove_namespace_and_its_volumes
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import local_target  # noqa: E402
@@ -77,20 +77,6 @@ def expected_creates(config_file: Path) -> int:
     return len(run_program(config, hf_token="placeholder" if token else None).resources) + 1
 
 
-def cleanup(namespace: str) -> None:
-    """Remove what the local target and the retained cache left: the namespace, the
-    volumes bound into it and retained storage classes."""
-    kubectl("delete", "namespace", namespace, "--wait=true", "--timeout=120s", "--ignore-not-found")
-    for volume in get("persistentvolumes"):
-        if (volume["spec"].get("claimRef") or {}).get("namespace") == namespace:
-            kubectl(
-                "delete", "persistentvolume", volume["metadata"]["name"], "--ignore-not-found", "--wait=false"
-            )
-    for storage_class in get("storageclasses"):
-        if storage_class["provisioner"] == "driver.longhorn.io":
-            kubectl("delete", "storageclass", storage_class["metadata"]["name"], "--ignore-not-found")
-
-
 @pytest.mark.parametrize("stack_file", PREVIEW_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_preview_succeeds_offline_with_the_expected_creates(stack_file, cluster, tmp_path):
     namespace = "e2e-preview-" + stack_file.stem.removeprefix("Pulumi.").replace(".", "-")
@@ -103,7 +89,7 @@ def test_preview_succeeds_offline_with_the_expected_creates(stack_file, cluster,
         summary = json.loads(result.stdout)["changeSummary"]
         assert summary == {"create": expected_creates(config_file)}
     finally:
-        cleanup(namespace)
+        remove_namespace_and_its_volumes(namespace)
 
 
 @pytest.fixture(scope="module", params=ENGINE_STACKS)
@@ -140,7 +126,7 @@ def deployed(request, cluster, tmp_path_factory):
         yield run
     finally:
         pulumi(env, "destroy", "--yes", *base, check=False)
-        cleanup(namespace)
+        remove_namespace_and_its_volumes(namespace)
 
 
 def test_up_reaches_every_pod_ready(deployed):
