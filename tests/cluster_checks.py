@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 
 from kube import GPU, get
@@ -48,9 +49,11 @@ def assert_gpu_pods_on_accepted_products_without_oversubscription(namespace: str
         assert count <= int(nodes[name]["status"]["allocatable"][GPU]), name
 
 
-def assert_every_service_has_a_ready_endpoint_per_replica(namespace: str) -> None:
+def ready_endpoint_counts(namespace: str) -> dict[str, tuple[int, int]]:
+    """Per Service: (ready endpoints, replicas of its Deployment)."""
     deployments = get("deployments", namespace)
     slices = get("endpointslices", namespace)
+    counts = {}
     for service in get("services", namespace):
         name = service["metadata"]["name"]
         ready = [
@@ -61,4 +64,19 @@ def assert_every_service_has_a_ready_endpoint_per_replica(namespace: str) -> Non
             if e.get("conditions", {}).get("ready")
         ]
         (deployment,) = [d for d in deployments if d["metadata"]["name"] == name]
-        assert len(ready) == deployment["spec"]["replicas"], name
+        counts[name] = (len(ready), deployment["spec"]["replicas"])
+    return counts
+
+
+def assert_every_service_has_a_ready_endpoint_per_replica(namespace: str, within_seconds: float = 30) -> None:
+    # The EndpointSlice controller follows pod readiness asynchronously: a Deployment
+    # can be Available a moment before its Service's slices say so.
+    deadline = time.monotonic() + within_seconds
+    while True:
+        counts = ready_endpoint_counts(namespace)
+        behind = {name: count for name, count in counts.items() if count[0] != count[1]}
+        if not behind or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert counts
+    assert behind == {}, f"(ready endpoints, replicas) per Service: {behind}"
