@@ -14,7 +14,6 @@ Usage: .venv/bin/python bench/deploy_to_ready.py [STACK ...]   (default: dev pro
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
@@ -29,7 +28,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "scripts"), str(ROOT)]
 
 import local_target  # noqa: E402
 from harness import run_program  # noqa: E402
-from kube import KUBECONFIG, apply, kubectl, remove_namespace_and_its_volumes  # noqa: E402
+from kube import apply, kubectl, remove_namespace_and_its_volumes  # noqa: E402
 
 PULUMI = str(ROOT / "scripts" / "pulumi")
 WAIT = "--timeout=300s"
@@ -37,12 +36,7 @@ WAIT = "--timeout=300s"
 
 def engine_seconds(stack: str, work: Path) -> tuple[float, int]:
     namespace = f"bench-pulumi-{stack}"
-    env = {
-        **os.environ,
-        "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": secrets.token_hex(8),
-        "KUBECONFIG": str(KUBECONFIG),
-    }
+    env = local_target.engine_env(work / "state", secrets.token_hex(8))
     (work / "state").mkdir(parents=True)
     config = local_target.prepare(ROOT / f"Pulumi.{stack}.yaml", namespace, work / "Pulumi.bench.yaml")
     local_target.ensure_stack(stack, env)

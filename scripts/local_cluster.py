@@ -17,6 +17,7 @@ the next port for etcd's peers.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -58,7 +59,9 @@ def log(message: str) -> None:
     print(f"[local-cluster] {message}", flush=True)
 
 
+@functools.cache
 def tool(name: str) -> str:
+    """Where the built tool is; looked up once per process (kubectl runs often)."""
     path = subprocess.run(
         [str(ROOT / "scripts" / "tools.sh"), "path", name], check=True, capture_output=True, text=True
     ).stdout.strip()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -34,12 +35,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from components.model_cache import SHARED_CLAIM_NAME, pool_claim_name  # noqa: E402
 from config.schema import StackConfig  # noqa: E402
+from local_cluster import KUBECONFIG, ClusterError, kubectl  # noqa: E402
 
-KUBECONFIG = ROOT / ".local" / "cluster" / "kubeconfig"
 NAMESPACE = "llm-serving"
 API_KEY_SECRET = "vllm-api-key-local"
 HF_TOKEN_SECRET = "hf-token-local"
@@ -64,18 +65,6 @@ def helm_addons(stack: StackConfig) -> list[tuple[str, str, bool]]:
 
 def note(message: str) -> None:
     print(f"[local-target] {message}", file=sys.stderr)
-
-
-def kubectl(*args: str, stdin: str | None = None) -> str:
-    binary = subprocess.run(
-        [str(ROOT / "scripts" / "tools.sh"), "path", "kubectl"], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    result = subprocess.run(
-        [binary, f"--kubeconfig={KUBECONFIG}", *args], input=stdin, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"[local-target] kubectl {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout
 
 
 def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
@@ -122,21 +111,37 @@ def stand_in_volumes(stack: StackConfig) -> list[dict]:
     else:
         claims = []
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolume",
-            "metadata": {"name": f"{stack.namespace}-{claim}-standin"},
-            "spec": {
-                "capacity": {"storage": cache.size},
-                "accessModes": [access_mode],
-                "storageClassName": storage_class,
-                "persistentVolumeReclaimPolicy": "Retain",
-                "hostPath": {"path": f"/tmp/llm-serving-local/{stack.namespace}/{claim}"},
-                "claimRef": {"namespace": stack.namespace, "name": claim},
-            },
-        }
+        prebound_volume(stack.namespace, claim, cache.size, access_mode, storage_class)
         for claim, access_mode, storage_class in claims
     ]
+
+
+def prebound_volume(namespace: str, claim: str, size: str, access_mode: str, storage_class: str) -> dict:
+    """A hostPath volume bound to `claim` up front, standing in for a provisioner the
+    local cluster lacks (Longhorn's, a cloud's): the claim binds as it would there."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": f"{namespace}-{claim}-standin"},
+        "spec": {
+            "capacity": {"storage": size},
+            "accessModes": [access_mode],
+            "storageClassName": storage_class,
+            "persistentVolumeReclaimPolicy": "Retain",
+            "hostPath": {"path": f"/tmp/llm-serving-local/{namespace}/{claim}"},
+            "claimRef": {"namespace": namespace, "name": claim},
+        },
+    }
+
+
+def engine_env(state: Path, passphrase: str) -> dict[str, str]:
+    """scripts/pulumi's environment for a run with its own file backend, on the local cluster."""
+    return {
+        **os.environ,
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": passphrase,
+        "KUBECONFIG": str(KUBECONFIG),
+    }
 
 
 def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
@@ -157,7 +162,12 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
         }
     ]
     kubectl(
-        "apply", "--server-side", "--field-manager=llm-serving-local", "-f", "-", stdin=json.dumps(objects[0])
+        "apply",
+        "--server-side",
+        "--field-manager=llm-serving-local",
+        "-f",
+        "-",
+        input_text=json.dumps(objects[0]),
     )
     existing = set(kubectl("get", "secrets", "-n", namespace, "-o", "name").split())
     if config["llm-serving:auth"].get("existingSecret") == API_KEY_SECRET:
@@ -175,7 +185,12 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
         note(f"stand-in volume {volume['metadata']['name']} for claim {volume['spec']['claimRef']['name']}")
     for item in objects[1:] + volumes:
         kubectl(
-            "apply", "--server-side", "--field-manager=llm-serving-local", "-f", "-", stdin=json.dumps(item)
+            "apply",
+            "--server-side",
+            "--field-manager=llm-serving-local",
+            "-f",
+            "-",
+            input_text=json.dumps(item),
         )
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -233,7 +248,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or ROOT / ".local" / "pulumi" / f"Pulumi.{args.stack}.local.yaml"
-    config_file = prepare(ROOT / f"Pulumi.{args.stack}.yaml", args.namespace, out)
+    try:
+        config_file = prepare(ROOT / f"Pulumi.{args.stack}.yaml", args.namespace, out)
+    except ClusterError as error:
+        raise SystemExit(f"[local-target] {error}") from None
     ensure_stack(args.stack)
     print(config_file)
 

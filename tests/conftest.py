@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-for path in (TESTS.parent, TESTS):
+for path in (TESTS.parent, TESTS, TESTS.parent / "scripts"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 

@@ -7,21 +7,15 @@ import subprocess
 
 import yaml
 
-from harness import ROOT
+import local_target
+from local_cluster import KUBECONFIG, tool
 
-KUBECONFIG = ROOT / ".local" / "cluster" / "kubeconfig"
 GPU = "nvidia.com/gpu"
-
-
-def kubectl_path() -> str:
-    return subprocess.run(
-        [str(ROOT / "scripts" / "tools.sh"), "path", "kubectl"], check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def kubectl(*args: str, input_text: str | None = None, check: bool = True) -> str:
     result = subprocess.run(
-        [kubectl_path(), f"--kubeconfig={KUBECONFIG}", *args],
+        [tool("kubectl"), f"--kubeconfig={KUBECONFIG}", *args],
         capture_output=True,
         text=True,
         input=input_text,
@@ -52,20 +46,16 @@ def delete(objects: list[dict], namespace: str) -> None:
 
 
 def prebound_volume(claim: dict, namespace: str) -> dict:
-    """A hostPath volume bound to `claim` up front, standing in for a provisioner the
-    offline cluster lacks (Longhorn's, a cloud's): the claim binds as it would there."""
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolume",
-        "metadata": {"name": f"{namespace}-{claim['metadata']['name']}-standin"},
-        "spec": {
-            "capacity": claim["spec"]["resources"]["requests"],
-            "accessModes": claim["spec"]["accessModes"],
-            "storageClassName": claim["spec"].get("storageClassName", ""),
-            "hostPath": {"path": f"/tmp/{namespace}"},
-            "claimRef": {"namespace": namespace, "name": claim["metadata"]["name"]},
-        },
-    }
+    """local_target.prebound_volume for a claim manifest."""
+    spec = claim["spec"]
+    (access_mode,) = spec["accessModes"]
+    return local_target.prebound_volume(
+        namespace,
+        claim["metadata"]["name"],
+        spec["resources"]["requests"]["storage"],
+        access_mode,
+        spec.get("storageClassName", ""),
+    )
 
 
 def remove_namespace_and_its_volumes(namespace: str) -> None:

@@ -7,15 +7,15 @@ stacks on the local fake-GPU cluster, with the local target's config
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
+import local_target
 from cluster_checks import (
     assert_every_deployment_fully_ready,
     assert_every_pod_running_and_ready,
@@ -23,10 +23,7 @@ from cluster_checks import (
     assert_gpu_pods_on_accepted_products_without_oversubscription,
 )
 from harness import ROOT, run_program
-from kube import KUBECONFIG, get, kubectl, remove_namespace_and_its_volumes
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import local_target  # noqa: E402
+from kube import get, kubectl, remove_namespace_and_its_volumes
 
 PULUMI = str(ROOT / "scripts" / "pulumi")
 ENGINE_STACKS = ["dev", "prod"]
@@ -60,18 +57,11 @@ def pulumi(
 
 
 def backend_env(state: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": "e2e-" + secrets.token_hex(8),
-        "KUBECONFIG": str(KUBECONFIG),
-    }
+    return local_target.engine_env(state, "e2e-" + secrets.token_hex(8))
 
 
 def expected_creates(config_file: Path) -> int:
     """What the mocks register for the same config, plus the Stack itself."""
-    import yaml
-
     config = yaml.safe_load(config_file.read_text())["config"]
     token = config.pop("llm-serving:hfToken", None)
     return len(run_program(config, hf_token="placeholder" if token else None).resources) + 1
