@@ -108,7 +108,9 @@ for pool_name, pool in stack.pools.items():
             pool=pool,
             image=stack.image_for(pool),
             image_pull_policy=stack.vllm.image_pull_policy,
-            vllm_args=render_vllm_args(pool, loaded.report.max_model_len(pool_name)),
+            vllm_args=render_vllm_args(
+                pool, loaded.report.max_model_len(pool_name), cache.mount_for(pool_name).model_path
+            ),
         ),
         scheduling=scheduling_for(pool_name),
         cache=cache.mount_for(pool_name),

@@ -7,8 +7,9 @@ Three modes:
   one ReadWriteMany claim shared by every pod on every node.
 - `pvc`: one claim per pool from a StorageClass you name.
 
-An optional prefetch Job downloads each model into each claim once, so replicas do
-not each download it; pools wait for it. `pulumi destroy` keeps the volumes (and the
+A prefetch Job downloads each model into each claim once, so replicas do not each
+download it; pools wait for it. It is optional for Hugging Face models and always
+there for S3 sources (components/model_source.py says why a Job). `pulumi destroy` keeps the volumes (and the
 weights on them) unless `modelCache.retainOnDestroy` is false.
 """
 
@@ -21,6 +22,7 @@ import pulumi_kubernetes as k8s
 
 from components.helm_addon import helm_addon, merge_values
 from components.labels import workload_labels
+from components.model_source import Download, download_for, model_path, serves_offline
 from components.node_selectors import node_label_in
 from components.pod_secrets import SecretRef
 from config.schema import ModelCacheConfig, PoolConfig
@@ -44,6 +46,10 @@ class CacheMount:
     mount_path: str
     # Resources a pod using this cache must wait for (claims, prefetch Jobs).
     ready: list[pulumi.Resource] = field(default_factory=list)
+    # What `vllm serve` is given: a hub id, or a directory on this cache.
+    model_path: str = ""
+    # Served from a directory: the hub is never contacted.
+    offline: bool = False
 
     def volume(self) -> k8s.core.v1.VolumeArgs:
         return k8s.core.v1.VolumeArgs(
@@ -57,7 +63,10 @@ class CacheMount:
         return k8s.core.v1.VolumeMountArgs(name=VOLUME_NAME, mount_path=self.mount_path)
 
     def env(self) -> list[k8s.core.v1.EnvVarArgs]:
-        return [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.mount_path)]
+        env = [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.mount_path)]
+        if self.offline:
+            env.append(k8s.core.v1.EnvVarArgs(name="HF_HUB_OFFLINE", value="1"))
+        return env
 
 
 class ModelCache(pulumi.ComponentResource):
@@ -89,18 +98,24 @@ class ModelCache(pulumi.ComponentResource):
         else:
             claims = {pool: self._pool_claim(pool) for pool in pools}
 
-        prefetched: dict[tuple[str, str, str | None], k8s.batch.v1.Job] = {}
+        prefetched: dict[tuple[str, ...], k8s.batch.v1.Job] = {}
+        hub_image = spec.prefetch.image or prefetch_image
         for pool_name, pool in pools.items():
             claim_name, claim = claims[pool_name]
             ready: list[pulumi.Resource] = [claim]
-            if spec.prefetch.enabled:
-                key = (claim_name, pool.model, pool.revision)
+            download = download_for(pool, spec.mount_path, spec.prefetch.enabled, hub_image)
+            if download is not None:
+                key = (claim_name, *download.identity)
                 if key not in prefetched:
-                    prefetched[key] = self._prefetch_job(
-                        pool_name, pool, claim_name, claim, prefetch_image, hf_token
-                    )
+                    prefetched[key] = self._prefetch_job(pool_name, download, claim_name, claim, hf_token)
                 ready.append(prefetched[key])
-            self._mounts[pool_name] = CacheMount(claim_name, spec.mount_path, ready)
+            self._mounts[pool_name] = CacheMount(
+                claim_name,
+                spec.mount_path,
+                ready,
+                model_path=model_path(pool, spec.mount_path),
+                offline=serves_offline(pool),
+            )
 
         self.claim_names = sorted({mount.claim_name for mount in self._mounts.values()})
         self.register_outputs({"mode": spec.mode, "claims": self.claim_names})
@@ -225,18 +240,19 @@ class ModelCache(pulumi.ComponentResource):
     def _prefetch_job(
         self,
         pool_name: str,
-        pool: PoolConfig,
+        download: Download,
         claim_name: str,
         claim: pulumi.Resource,
-        image: str,
         hf_token: SecretRef | None,
     ) -> k8s.batch.v1.Job:
         prefetch = self.spec.prefetch
-        command = ["hf", "download", pool.model]
-        if pool.revision:
-            command += ["--revision", pool.revision]
         env = [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.spec.mount_path)]
-        if hf_token is not None:
+        if download.secret_name is not None:
+            env += [
+                SecretRef(download.secret_name, key).env(variable)
+                for variable, key in download.secret_env.items()
+            ]
+        if download.from_hub and hf_token is not None:
             env.append(hf_token.env("HF_TOKEN"))
         labels = workload_labels(pool_name, "prefetch", name="model-prefetch")
         return k8s.batch.v1.Job(
@@ -254,10 +270,10 @@ class ModelCache(pulumi.ComponentResource):
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name="download",
-                                image=prefetch.image or image,
-                                # `hf download` skips files already in the cache, so
-                                # a re-run after a partial download resumes it.
-                                command=command,
+                                image=download.image,
+                                # Both `hf download` and `rclone copy` skip what is
+                                # already there: a re-run resumes a partial download.
+                                command=download.command,
                                 env=env,
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
                                     requests={"cpu": "1", "memory": "2Gi"},

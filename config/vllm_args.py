@@ -58,14 +58,16 @@ def conflicting_extra_args(extra_args: list[str]) -> dict[str, str]:
     return conflicting_flags(extra_args, TYPED_FLAGS)
 
 
-def render_vllm_args(pool: PoolConfig, max_model_len: int) -> list[str]:
+def render_vllm_args(pool: PoolConfig, max_model_len: int, model_path: str | None = None) -> list[str]:
     """The container args for one pool's vLLM server (the model comes first).
 
     `max_model_len` is the resolved value (the pool's, or the model's maximum) so
-    that what sizing checked is exactly what vLLM is told.
+    that what sizing checked is exactly what vLLM is told. `model_path` is what vLLM
+    loads when it is not the hub id (a directory on the cache: S3 or cachePath
+    sources); clients still see `servedModelName` (default: `model`).
     """
     args = [
-        pool.model,
+        model_path or pool.model,
         "--served-model-name",
         pool.served_name,
         "--port",
