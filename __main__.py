@@ -16,6 +16,7 @@ from components.model_cache import ModelCache
 from components.monitoring_stack import MonitoringStack
 from components.pd_router_stack import PDRouterStack, PDRouterStackSpec
 from components.pod_secrets import PodSecrets, SecretRef
+from components.stack_ownership import guard_stack_ownership
 from components.vllm_pool import VllmPool, VllmPoolSpec
 from config.loader import load_stack_config
 from config.schema import PD_ROLES, role_pool_name
@@ -25,6 +26,8 @@ loaded = load_stack_config()
 stack = loaded.stack
 for warning in loaded.report.warnings:
     pulumi.log.warn(warning)
+# From here on, every object is annotated with this stack and refused if another owns it.
+guard_stack_ownership()
 
 if stack.create_namespace:
     namespace: pulumi.Input[str] = k8s.core.v1.Namespace(

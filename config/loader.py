@@ -17,7 +17,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
 from config.errors import NAMESPACE, ConfigError, Problem, from_validation_error
-from config.schema import StackConfig
+from config.schema import StackConfig, stack_namespace
 from config.validation import CapacityReport, check_stack
 
 HF_TOKEN_KEY = "hfToken"
@@ -76,6 +76,7 @@ def parse_stack_config(values: dict[str, Any], *, has_hf_token: bool) -> tuple[S
 def load_stack_config() -> LoadedConfig:
     """Load and check this stack's config, or stop the run with one clear message."""
     values = _namespace_values()
+    values.setdefault("namespace", stack_namespace(pulumi.get_stack()))
     try:
         _check_token_is_secret(values)
         has_token = values.pop(HF_TOKEN_KEY, None) is not None

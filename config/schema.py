@@ -9,6 +9,7 @@ Pure: no Pulumi imports. `loader.py` reads Pulumi config into `StackConfig`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Annotated, Literal
 
@@ -599,10 +600,26 @@ class PDStackConfig(Section):
         return pool.model_copy(update={"block_size": self.block_size})
 
 
+NAMESPACE_PREFIX = "llm-serving"
+
+
+def stack_namespace(stack_name: str) -> str:
+    """The default namespace of a stack: `llm-serving-<stack>`, so that two stacks on
+    one cluster never share one. Characters a namespace cannot hold become '-'; a name
+    too long keeps a hash of the whole so that two long names still differ."""
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", stack_name.lower()).strip("-") or "stack"
+    name = f"{NAMESPACE_PREFIX}-{cleaned}"
+    if len(name) > 63:
+        digest = hashlib.sha256(stack_name.encode()).hexdigest()[:8]
+        name = f"{name[:54].rstrip('-')}-{digest}"
+    return name
+
+
 class StackConfig(Section):
     """The whole `llm-serving:` config namespace of one stack."""
 
-    namespace: DnsLabel = "llm-serving"
+    # The loader fills in stack_namespace(<stack name>) when the stack sets none.
+    namespace: DnsLabel = NAMESPACE_PREFIX
     create_namespace: bool = True
     hugging_face: HuggingFaceConfig = Field(default_factory=HuggingFaceConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)

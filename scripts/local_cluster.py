@@ -11,8 +11,11 @@ scheduler places on them Running and Ready. No container runs.
     scripts/local-cluster status  what runs, and the nodes
 
 The kubeconfig is written to .local/cluster/kubeconfig (git ignores .local/).
-Ports: $LOCAL_CLUSTER_API_PORT (default 36443), $LOCAL_CLUSTER_ETCD_PORT (23791) and
-the next port for etcd's peers.
+Ports: the API server's, etcd's and the next one for etcd's peers. Each checkout
+picks free ones at its first `up` and remembers them in .local/cluster/ports.json,
+so clusters of two checkouts never meet; $LOCAL_CLUSTER_API_PORT and
+$LOCAL_CLUSTER_ETCD_PORT override them. A port another process holds stops `up` with
+one line naming that process.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import functools
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+import zlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
@@ -36,8 +41,10 @@ PKI = STATE / "pki"
 KUBECONFIG = STATE / "kubeconfig"
 NODES_FILE = ROOT / "scripts" / "local-cluster-nodes.yaml"
 CRD_DIR = ROOT.parent / "shared" / "schemas" / "crds"
-API_PORT = int(os.environ.get("LOCAL_CLUSTER_API_PORT", "36443"))
-ETCD_PORT = int(os.environ.get("LOCAL_CLUSTER_ETCD_PORT", "23791"))
+PORTS_FILE = STATE / "ports.json"
+# Where a checkout starts looking for free ports: below Linux's ephemeral range
+# (32768+), so outgoing connections never take them while the cluster is down.
+PORT_SEARCH_FROM, PORT_SEARCH_TO = 20000, 32000
 SERVICE_CIDR = "10.96.0.0/16"
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
@@ -57,6 +64,91 @@ class ClusterError(Exception):
 
 def log(message: str) -> None:
     print(f"[local-cluster] {message}", flush=True)
+
+
+# --- ports ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ports:
+    api: int
+    etcd: int  # etcd's peers listen on the next port
+
+    def named(self) -> dict[str, int]:
+        return {"kube-apiserver": self.api, "etcd": self.etcd, "etcd peers": self.etcd + 1}
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def port_holder(port: int) -> str:
+    """Which process listens on `port` (from /proc), for the one-line error."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # fields: sl, local address (hex ip:port), remote, state (0A = LISTEN), ..., inode
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{pid}/fd")):
+                command = " ".join(
+                    Path(f"/proc/{pid}/cmdline").read_bytes().decode().replace("\0", " ").split()
+                )
+                return f"pid {pid} ({command[:160]})"
+        except OSError:
+            continue
+    return "another process (not visible from here)"
+
+
+def pick_free_ports() -> Ports:
+    """Free ports, searched from a start that depends on the checkout's path, so two
+    checkouts rarely even probe the same ones."""
+    span = PORT_SEARCH_TO - PORT_SEARCH_FROM
+    start = PORT_SEARCH_FROM + zlib.crc32(str(ROOT).encode()) % span
+    candidates = [PORT_SEARCH_FROM + (start - PORT_SEARCH_FROM + i) % span for i in range(span - 2)]
+    api = next(port for port in candidates if port_is_free(port))
+    etcd = next(
+        port
+        for port in candidates
+        if port not in (api - 1, api) and port_is_free(port) and port_is_free(port + 1)
+    )
+    return Ports(api=api, etcd=etcd)
+
+
+@functools.cache
+def ports() -> Ports:
+    """This checkout's ports: the environment's, else remembered, else picked now."""
+    remembered = json.loads(PORTS_FILE.read_text()) if PORTS_FILE.exists() else None
+    chosen = Ports(**remembered) if remembered else pick_free_ports()
+    return Ports(
+        api=int(os.environ.get("LOCAL_CLUSTER_API_PORT", chosen.api)),
+        etcd=int(os.environ.get("LOCAL_CLUSTER_ETCD_PORT", chosen.etcd)),
+    )
+
+
+def claim_ports(running: set[str]) -> None:
+    """Remember this checkout's ports; stop with one line if another process holds one
+    (`running`: our own components already up, whose ports are rightly taken)."""
+    for what, port in ports().named().items():
+        if what.split()[0] not in running and not port_is_free(port):
+            raise ClusterError(
+                f"port {port} ({what}) is held by {port_holder(port)}; stop it, or pick other ports "
+                "with LOCAL_CLUSTER_API_PORT / LOCAL_CLUSTER_ETCD_PORT"
+            )
+    STATE.mkdir(parents=True, exist_ok=True)
+    PORTS_FILE.write_text(json.dumps(asdict(ports())))
 
 
 @functools.cache
@@ -166,7 +258,7 @@ def make_pki() -> None:
                     {
                         "name": "local",
                         "cluster": {
-                            "server": f"https://127.0.0.1:{API_PORT}",
+                            "server": f"https://127.0.0.1:{ports().api}",
                             "certificate-authority": str(PKI / "ca.crt"),
                         },
                     }
@@ -237,8 +329,8 @@ class Component:
 
 def components() -> list[Component]:
     kubeconfig = f"--kubeconfig={KUBECONFIG}"
-    etcd_url = f"http://127.0.0.1:{ETCD_PORT}"
-    peer_url = f"http://127.0.0.1:{ETCD_PORT + 1}"
+    etcd_url = f"http://127.0.0.1:{ports().etcd}"
+    peer_url = f"http://127.0.0.1:{ports().etcd + 1}"
     return [
         Component(
             "etcd",
@@ -261,7 +353,7 @@ def components() -> list[Component]:
                 f"--etcd-servers={etcd_url}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
-                f"--secure-port={API_PORT}",
+                f"--secure-port={ports().api}",
                 f"--tls-cert-file={PKI / 'apiserver.crt'}",
                 f"--tls-private-key-file={PKI / 'apiserver.key'}",
                 f"--client-ca-file={PKI / 'ca.crt'}",
@@ -318,7 +410,7 @@ def _wait(what: str, ready, component: Component) -> None:
 
 def etcd_healthy() -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{ETCD_PORT}/health", timeout=2) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports().etcd}/health", timeout=2) as response:
             return json.load(response).get("health") == "true"
     except OSError:
         return False
@@ -417,7 +509,7 @@ def up() -> None:
         install_contents()
         log(f"already up ({time.monotonic() - started:.1f}s); KUBECONFIG={KUBECONFIG}")
         return
-    STATE.mkdir(parents=True, exist_ok=True)
+    claim_ports({part.name for part in parts if part.pid() is not None})
     make_pki()
     etcd, apiserver, *rest = parts
     etcd.start()
@@ -455,7 +547,7 @@ def status() -> int:
     if not api_ready():
         log("API server: not reachable")
         return 1
-    log(f"API server: ready at https://127.0.0.1:{API_PORT}; KUBECONFIG={KUBECONFIG}")
+    log(f"API server: ready at https://127.0.0.1:{ports().api}; KUBECONFIG={KUBECONFIG}")
     print(kubectl("get", "nodes", "-L", "nvidia.com/gpu.product", "-L", "nvidia.com/gpu.count"), end="")
     return 0
 

@@ -16,6 +16,10 @@ these differences, each printed with its reason on every run:
 - Claims of a storage class with no provisioner here (Longhorn's, a named `pvc`
   class) get a pre-bound hostPath volume, as the provisioner would provide.
 
+Each stack deploys into its own namespace: the stack file's `namespace`, else
+`llm-serving-<stack>` (as on any cluster), so `make up` (dev) and `make preview
+STACK=prod` never meet.
+
 Usage: python scripts/local_target.py STACK [--namespace NS] [--out FILE]
 creates the stack in the local backend if needed and prints the path of the config
 file to pass to `scripts/pulumi up -s STACK --config-file`.
@@ -38,10 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from components.model_cache import SHARED_CLAIM_NAME, pool_claim_name  # noqa: E402
-from config.schema import StackConfig  # noqa: E402
+from config.schema import StackConfig, stack_namespace  # noqa: E402
 from local_cluster import KUBECONFIG, ClusterError, kubectl  # noqa: E402
 
-NAMESPACE = "llm-serving"
 API_KEY_SECRET = "vllm-api-key-local"
 HF_TOKEN_SECRET = "hf-token-local"
 
@@ -241,15 +244,23 @@ def secret(name: str, namespace: str, key: str, value: str) -> dict:
     }
 
 
+def default_namespace(stack_file: Path, stack_name: str) -> str:
+    """The namespace the stack deploys to: its own setting, else llm-serving-<stack>."""
+    config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    return config.get("llm-serving:namespace") or stack_namespace(stack_name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("stack")
-    parser.add_argument("--namespace", default=NAMESPACE)
+    parser.add_argument("--namespace", help="default: the stack's namespace, else llm-serving-<stack>")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out = args.out or ROOT / ".local" / "pulumi" / f"Pulumi.{args.stack}.local.yaml"
+    stack_file = ROOT / f"Pulumi.{args.stack}.yaml"
+    namespace = args.namespace or default_namespace(stack_file, args.stack)
     try:
-        config_file = prepare(ROOT / f"Pulumi.{args.stack}.yaml", args.namespace, out)
+        config_file = prepare(stack_file, namespace, out)
     except ClusterError as error:
         raise SystemExit(f"[local-target] {error}") from None
     ensure_stack(args.stack)

@@ -25,6 +25,9 @@ from pulumi.runtime.sync_await import _sync_await
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "__main__.py"
 NAMESPACE = "llm-serving"
+# The stack the mocks run as, and the namespace its objects get by default.
+MOCK_STACK = "test"
+STACK_NAMESPACE = "llm-serving-test"
 # The test-only stand-in for a Hugging Face token. Not a credential: the tests check
 # that this exact string is never visible outside a secret.
 FAKE_HF_TOKEN = "hf_FAKE_test_token_not_a_credential_0123456789"
@@ -181,7 +184,7 @@ def run_program(
     pulumi.runtime.set_mocks(
         mocks,
         project=NAMESPACE,
-        stack="test",
+        stack=MOCK_STACK,
         preview=preview,
         monitor=_RecordingMonitor(mocks, run),
     )

@@ -148,6 +148,40 @@ def test_hf_token_never_in_plaintext(deployed):
     assert secret["data"]["HF_TOKEN"]
 
 
+def test_another_stack_previews_next_to_it_in_its_own_namespace(deployed, tmp_path):
+    """`make up` (dev) then `make preview STACK=prod` on one cluster, and the other way."""
+    other = next(stack for stack in ENGINE_STACKS if stack != deployed["stack"])
+    stack_file = ROOT / f"Pulumi.{other}.yaml"
+    namespace = local_target.default_namespace(stack_file, other)
+    assert namespace == f"llm-serving-{other}" != deployed["namespace"]
+    env = backend_env(tmp_path / "state")
+    (tmp_path / "state").mkdir()
+    config_file = local_target.prepare(stack_file, namespace, tmp_path / "Pulumi.other.yaml")
+    try:
+        local_target.ensure_stack(other, env)
+        pulumi(env, "preview", "-s", other, "--config-file", str(config_file))
+    finally:
+        remove_namespace_and_its_volumes(namespace)
+
+
+def test_a_stack_that_would_take_over_its_objects_is_refused_at_preview(deployed, tmp_path):
+    """Another stack (another checkout, its own backend) aimed at the same namespace."""
+    env = backend_env(tmp_path / "state")
+    (tmp_path / "state").mkdir()
+    config_file = local_target.prepare(
+        ROOT / f"Pulumi.{deployed['stack']}.yaml", deployed["namespace"], tmp_path / "Pulumi.intruder.yaml"
+    )
+    local_target.ensure_stack("intruder", env)
+    result = pulumi(env, "preview", "-s", "intruder", "--config-file", str(config_file), check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"belongs to stack llm-serving/{deployed['stack']} (llm-serving.io/stack)" in output, output[
+        -3000:
+    ]
+    assert "stack llm-serving/intruder will not take it over" in output
+    assert "Traceback" not in output
+
+
 def test_destroy_leaves_only_the_model_cache(deployed):
     namespace = deployed["namespace"]
     pulumi(deployed["env"], "destroy", "--yes", *deployed["base"])

@@ -19,10 +19,10 @@ import yaml
 
 from components import metric_names
 from components.dashboards import dashboard_uid, queries
-from harness import ROOT, ProgramRun, run_program, stack_file_config
+from harness import ROOT, STACK_NAMESPACE, ProgramRun, run_program, stack_file_config
 
 MONITORED_STACKS = ["Pulumi.dev.yaml", "Pulumi.prod.yaml", "examples/seed-000-replicas.yaml"]
-NAMESPACE = "llm-serving"
+NAMESPACE = STACK_NAMESPACE
 METRIC_IN_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
 
 
@@ -262,10 +262,10 @@ def test_dashboard_uids_stay_within_grafanas_limit():
 
 # --- the alerts fire on real series, and only above their thresholds --------------
 
-LLAMA = 'namespace="llm-serving",service="llama-3-1-8b-decode",pod="decode-0",model_name="m"'
-ROUTER = 'namespace="llm-serving",service="llama-3-1-8b-router",pod="router-0",route="/v1/completions"'
-DEPLOYMENT = 'namespace="llm-serving",deployment="llama-3-1-8b-decode"'
-OUT = '{namespace="llm-serving",service="llama-3-1-8b-decode"}'
+LLAMA = 'namespace="llm-serving-test",service="llama-3-1-8b-decode",pod="decode-0",model_name="m"'
+ROUTER = 'namespace="llm-serving-test",service="llama-3-1-8b-router",pod="router-0",route="/v1/completions"'
+DEPLOYMENT = 'namespace="llm-serving-test",deployment="llama-3-1-8b-decode"'
+OUT = '{namespace="llm-serving-test",service="llama-3-1-8b-decode"}'
 
 
 def _case(alert: str, series: list[tuple[str, str]], value: float | None, labels: str = OUT) -> dict:
@@ -279,7 +279,7 @@ ALERT_CASES = [
         "VllmKvCacheNearlyFull",
         [(f"vllm:kv_cache_usage_perc{{{LLAMA}}}", "0.99x30")],
         0.99,
-        '{namespace="llm-serving",service="llama-3-1-8b-decode",pod="decode-0"}',
+        '{namespace="llm-serving-test",service="llama-3-1-8b-decode",pod="decode-0"}',
     ),
     _case("VllmKvCacheNearlyFull", [(f"vllm:kv_cache_usage_perc{{{LLAMA}}}", "0.5x30")], None),
     _case(
@@ -310,7 +310,7 @@ ALERT_CASES = [
             (f'vllm_router_request_errors_total{{{ROUTER},error_type="backend"}}', "0+10x30"),
         ],
         0.09999999999999999,  # 10 errors / 100 requests, as the double promtool computes
-        '{namespace="llm-serving",service="llama-3-1-8b-router"}',
+        '{namespace="llm-serving-test",service="llama-3-1-8b-router"}',
     ),
     _case(
         "VllmRouterErrorRateHigh",

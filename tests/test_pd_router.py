@@ -17,7 +17,7 @@ from config.errors import ConfigError
 from config.loader import parse_stack_config
 from config.router_args import API_KEY_ARG, ROUTER_TYPED_FLAGS
 from config.schema import VLLM_ROUTER_IMAGE, RouterPolicy
-from harness import ROOT, ProgramRun, Registered, run_program, stack_file_config
+from harness import ROOT, STACK_NAMESPACE, ProgramRun, Registered, run_program, stack_file_config
 from schemas import validation_errors
 
 PD = "llm-serving:pdStacks"
@@ -144,7 +144,7 @@ def test_router_binds_all_interfaces_for_http_and_metrics(prod):
 def test_pod_discovery_selects_each_roles_pods_on_their_port(prod):
     args = router_args(prod, "llama-3-1-8b")
     assert "--service-discovery" in args
-    assert flag_values(args, "--service-discovery-namespace") == ["llm-serving"]
+    assert flag_values(args, "--service-discovery-namespace") == [STACK_NAMESPACE]
     for role in ("prefill", "decode"):
         labels = prod.one("Deployment", f"llama-3-1-8b-{role}").inputs["spec"]["template"]["metadata"][
             "labels"
@@ -157,7 +157,7 @@ def test_pod_discovery_selects_each_roles_pods_on_their_port(prod):
 
 def test_pod_discovery_rbac_is_exactly_get_list_watch_pods_in_the_namespace(prod):
     (role,) = prod.of_kind("Role")
-    assert role.inputs["metadata"]["namespace"] == "llm-serving"
+    assert role.inputs["metadata"]["namespace"] == STACK_NAMESPACE
     assert role.inputs["rules"] == [
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}
     ]
@@ -166,7 +166,7 @@ def test_pod_discovery_rbac_is_exactly_get_list_watch_pods_in_the_namespace(prod
     (account,) = prod.of_kind("ServiceAccount")
     assert binding.inputs["roleRef"]["name"] == role.inputs["metadata"]["name"]
     assert binding.inputs["subjects"] == [
-        {"kind": "ServiceAccount", "name": account.inputs["metadata"]["name"], "namespace": "llm-serving"}
+        {"kind": "ServiceAccount", "name": account.inputs["metadata"]["name"], "namespace": STACK_NAMESPACE}
     ]
     pod = prod.one("Deployment", "llama-3-1-8b-router").inputs["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == account.inputs["metadata"]["name"]
@@ -257,9 +257,11 @@ def test_roles_can_use_different_tensor_parallelism(mixed_tp):
 def test_services_discovery_uses_one_url_per_role_service_like_the_seed(services_mode):
     args = router_args(services_mode, "llama-3-1-8b")
     assert flag_values(args, "--prefill") == [
-        "http://llama-3-1-8b-prefill.llm-serving.svc.cluster.local:8000"
+        "http://llama-3-1-8b-prefill.llm-serving-test.svc.cluster.local:8000"
     ]
-    assert flag_values(args, "--decode") == ["http://llama-3-1-8b-decode.llm-serving.svc.cluster.local:8200"]
+    assert flag_values(args, "--decode") == [
+        "http://llama-3-1-8b-decode.llm-serving-test.svc.cluster.local:8200"
+    ]
     assert "--service-discovery" not in args
     assert not services_mode.of_kind("Role") and not services_mode.of_kind("ServiceAccount")
     pod = services_mode.one("Deployment", "llama-3-1-8b-router").inputs["spec"]["template"]["spec"]

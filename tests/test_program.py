@@ -15,6 +15,7 @@ from harness import (
     FAKE_HF_TOKEN,
     MOCK_RANDOM_PASSWORD,
     ROOT,
+    STACK_NAMESPACE,
     ProgramRun,
     Registered,
     is_secret_wrapper,
@@ -420,7 +421,7 @@ def test_existing_api_key_secret_is_referenced_not_generated():
         reference = env_of(container)["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"]
         assert reference == {"name": "team-api-key", "key": "key"}
     for endpoint in run.outputs["endpoints"].values():
-        assert "secret -n llm-serving team-api-key -o jsonpath='{.data.key}'" in endpoint["curl"]
+        assert f"secret -n {STACK_NAMESPACE} team-api-key -o jsonpath='{{.data.key}}'" in endpoint["curl"]
 
 
 def test_gpu_operator_and_runtime_class_are_optional_children():
