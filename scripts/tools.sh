@@ -8,6 +8,8 @@
 # Tools: promtool (Prometheus' rule checker), kube-apiserver, kube-controller-manager,
 # kube-scheduler and kubectl (one Kubernetes release), etcd, kwok, and the Pulumi
 # engine: the CLI, its Python language host and the kubernetes resource plugin.
+# Bench-only tools (never built by `build` without names, so not by `make test`):
+# helm, for bench/deploy_to_ready.py's `helm install --wait` comparison.
 # Cache root: $LLM_SERVING_TOOLS, default ~/.cache/llm-serving/tools. Wrapper modules
 # for projects whose go.mod has local replace lines are generated there at build time.
 set -euo pipefail
@@ -29,6 +31,8 @@ PYTHON_HOST_VERSION="3.68.0"
 K8S_PROVIDER_MODULE_VERSION="v4.0.0-20260115033456-f47bc2d6f199"
 K8S_PROVIDER_VERSION="4.24.1"
 ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes"
+HELM_VERSION="3.22.0"
+BENCH_TOOLS="helm"
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 tool_dir() {
@@ -42,6 +46,7 @@ tool_dir() {
     pulumi-language-python | pulumi-language-python-exec)
       echo "$TOOLS_ROOT/pulumi-language-python/v$PYTHON_HOST_VERSION" ;;
     pulumi-resource-kubernetes) echo "$TOOLS_ROOT/pulumi-resource-kubernetes/v$K8S_PROVIDER_VERSION" ;;
+    helm) echo "$TOOLS_ROOT/helm/v$HELM_VERSION" ;;
     *) echo "unknown tool: $1" >&2; return 2 ;;
   esac
 }
@@ -257,6 +262,13 @@ PY
   cd - >/dev/null && rm -rf "$dir"
 }
 
+build_helm() {
+  step helm "go install helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
+  CGO_ENABLED=0 GOBIN="$(tool_dir helm)" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" || fail helm "go install"
+}
+
 version_of() {
   case "$1" in
     promtool) echo "$PROMETHEUS_MODULE_VERSION" ;;
@@ -266,6 +278,7 @@ version_of() {
     pulumi) echo "v$PULUMI_VERSION" ;;
     pulumi-language-python) echo "v$PYTHON_HOST_VERSION" ;;
     pulumi-resource-kubernetes) echo "v$K8S_PROVIDER_VERSION ($K8S_PROVIDER_MODULE_VERSION)" ;;
+    helm) echo "v$HELM_VERSION" ;;
   esac
 }
 
@@ -274,7 +287,10 @@ case "$command" in
   build)
     shift || true
     for name in ${*:-$ALL_TOOLS}; do
-      case " $ALL_TOOLS " in *" $name "*) ;; *) echo "unknown tool: $name (tools: $ALL_TOOLS)" >&2; exit 2 ;; esac
+      case " $ALL_TOOLS $BENCH_TOOLS " in
+        *" $name "*) ;;
+        *) echo "unknown tool: $name (tools: $ALL_TOOLS; bench-only: $BENCH_TOOLS)" >&2; exit 2 ;;
+      esac
       build_once "$name" "$(version_of "$name")"
     done
     ;;
