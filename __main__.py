@@ -7,11 +7,15 @@ the model cache, the pools, the prefill/decode stacks and their monitoring.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
+from components.inference_gateway import InferenceGateway, RouteTarget
+from components.leader_worker_set_controller import LeaderWorkerSetController
 from components.model_cache import ModelCache
 from components.monitoring_stack import MonitoringStack
 from components.pd_router_stack import PDRouterStack, PDRouterStackSpec
@@ -68,6 +72,7 @@ elif stack.auth.enabled:
 secrets = PodSecrets(hf_token=hf_token, api_key=api_key)
 gpu_selector = GpuNodeSelector("gpu", stack.gpu)
 serving_pools = stack.serving_pools()
+lws_controller = LeaderWorkerSetController("leader-worker-set", stack.leader_worker_set)
 cache = ModelCache(
     "model-cache",
     stack.model_cache,
@@ -79,8 +84,14 @@ cache = ModelCache(
 
 
 def scheduling_for(pool_name: str) -> GpuScheduling:
+    """GPU placement of one pod of the pool (a multi-node group's pods also wait for
+    the LeaderWorkerSet controller when the stack installs it)."""
     pool = serving_pools[pool_name]
-    return gpu_selector.scheduling(stack.accepted_products(pool), pool.gpus_per_pod)
+    layout = loaded.report.layout(pool_name)
+    scheduling = gpu_selector.scheduling(stack.accepted_products(pool), layout.gpus_per_pod)
+    if layout.multi_node:
+        scheduling = dataclasses.replace(scheduling, ready=[*scheduling.ready, *lws_controller.ready])
+    return scheduling
 
 
 def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> dict:
@@ -102,6 +113,7 @@ def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> di
 
 endpoints = {}
 scrape_targets = []
+route_targets: dict[str, RouteTarget] = {}
 for pool_name, pool in stack.pools.items():
     vllm_pool = VllmPool(
         pool_name,
@@ -114,6 +126,7 @@ for pool_name, pool in stack.pools.items():
             vllm_args=render_vllm_args(
                 pool, loaded.report.max_model_len(pool_name), cache.mount_for(pool_name).model_path
             ),
+            layout=loaded.report.layout(pool_name),
         ),
         scheduling=scheduling_for(pool_name),
         cache=cache.mount_for(pool_name),
@@ -121,6 +134,14 @@ for pool_name, pool in stack.pools.items():
     )
     endpoints[pool_name] = endpoint(pool_name, pool.service.port, pool.served_name, vllm_pool.service_url)
     scrape_targets.append(vllm_pool.scrape_target(pool_name))
+    route_targets[pool_name] = RouteTarget(
+        pool_name,
+        "pool",
+        pool.served_name,
+        pool.service.port,
+        vllm_pool.serving_selector,
+        vllm_pool.service_name,
+    )
 
 for stack_name, pd_config in stack.pd_stacks.items():
     role_pools = {role: role_pool_name(stack_name, role) for role in PD_ROLES}
@@ -145,6 +166,32 @@ for stack_name, pd_config in stack.pd_stacks.items():
         pd_stack.router_url,
     )
     scrape_targets += pd_stack.scrape_targets()
+    route_targets[stack_name] = RouteTarget(
+        stack_name,
+        "router",
+        pd_config.prefill.served_name,
+        pd_config.router.service.port,
+        pd_stack.router_selector,
+        pd_stack.router_name,
+    )
+
+if stack.inference_gateway.routes:
+    gateway = InferenceGateway(
+        "inference-gateway",
+        stack.inference_gateway,
+        namespace,
+        {name: route_targets[name] for name in stack.inference_gateway.routes},
+    )
+    scrape_targets += gateway.scrape_targets()
+    pulumi.export(
+        "inferenceGateway",
+        {
+            "gateway": gateway.gateway_name,
+            "routes": gateway.routes(),
+            "address": f"kubectl get gateway -n {stack.namespace} {gateway.gateway_name} "
+            "-o jsonpath='{.status.addresses[0].value}'",
+        },
+    )
 
 if stack.monitoring.enabled:
     monitoring = MonitoringStack("monitoring", stack.monitoring, namespace, scrape_targets)

@@ -30,6 +30,7 @@ def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertT
     """The rule group for every pool and router of one stack."""
     pools = [t for t in targets if t.kind == "vllm"]
     routers = [t for t in targets if t.kind == "router"]
+    pickers = [t for t in targets if t.kind == "epp"]
     by = "namespace, service"
     rules = []
     if pools:
@@ -96,7 +97,23 @@ def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertT
                 "per router.extraArgs (--retry-max-retries).",
             )
         )
-    deployments = f'namespace="{namespace}",deployment=~"{_names(targets)}"'
+    if pickers:
+        scope = promql.Scope(namespace, _names(pickers))
+        rules.append(
+            _alert(
+                "InferencePoolNoReadyPods",
+                f"max by (namespace, service, name) ({scope.select(m.EPP_POOL_READY_PODS)}) == 0",
+                limits.no_ready_pods_for,
+                "critical",
+                "{{ $labels.name }}: the endpoint picker has no pod to route to",
+                "The InferencePool's selector matches no Ready pod, so the gateway fails every "
+                "request for it (or, with failureMode FailOpen, sends them nowhere useful). Check "
+                "the pool's pods (`kubectl get pods -l app.kubernetes.io/instance=<pool>`) and that "
+                "the InferencePool's selector and target port match them.",
+            )
+        )
+    single_node = [t for t in targets if t.group_set is None]
+    deployments = f'namespace="{namespace}",deployment=~"{_names(single_node)}"'
     rules.append(
         _alert(
             "VllmNoReadyPods",
@@ -111,4 +128,22 @@ def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertT
             "missing HF token) and the startup probe's progress during a long model download.",
         )
     )
+    group_sets = sorted(t.group_set for t in targets if t.group_set is not None)
+    if group_sets:
+        leaders = f'namespace="{namespace}",statefulset=~"{"|".join(group_sets)}"'
+        rules.append(
+            _alert(
+                "VllmNoReadyGroups",
+                f"({m.STATEFULSET_READY_REPLICAS}{{{leaders}}} == 0) and on (namespace, statefulset) "
+                f"({m.STATEFULSET_SPEC_REPLICAS}{{{leaders}}} > 0)",
+                limits.no_ready_pods_for,
+                "critical",
+                "{{ $labels.statefulset }}: no Ready group leader",
+                "The multi-node pool wants groups but no leader is Ready, so its Service has no "
+                "endpoints. Check `kubectl get pods -l leaderworkerset.sigs.k8s.io/name=<set>`: "
+                "Pending pods name the missing nodes (a group needs that many whole nodes of one "
+                "product); a leader that never gets Ready is usually waiting for its workers to "
+                "join Ray (its log says so) or still loading (startup probe).",
+            )
+        )
     return {"name": f"llm-serving.{namespace}", "rules": rules}

@@ -40,6 +40,14 @@ RCLONE_IMAGE = "rclone/rclone:1.75.2"
 GPU_OPERATOR_CHART_VERSION = "v25.3.4"
 LONGHORN_CHART_VERSION = "1.9.1"
 KUBE_PROMETHEUS_STACK_CHART_VERSION = "82.0.0"
+# The LeaderWorkerSet controller release; scripts/tools.sh builds the same version
+# for the local cluster (LWS_VERSION there).
+LWS_CHART_VERSION = "0.9.0"
+# The Gateway API Inference Extension release whose endpoint picker we run; its CRDs
+# (schemas/crds/) and flags (tests/test_inference_gateway.py) are read from it.
+EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0"
+# The gateway implementation that release's guide installs (site-src/guides/index.md).
+AGENTGATEWAY_CHART_VERSION = "v1.0.0"
 _PROMETHEUS_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 
 
@@ -149,6 +157,17 @@ class GpuConfig(Section):
     taint: GpuTaint = Field(default_factory=GpuTaint)
     max_gpus_per_node: int = Field(default=8, gt=0)
     operator: GpuOperatorConfig = Field(default_factory=GpuOperatorConfig)
+
+
+class LeaderWorkerSetControllerConfig(HelmChartConfig):
+    """The LeaderWorkerSet controller that multi-node pools need (sigs.k8s.io/lws);
+    off by default: most clusters that run multi-node inference already have it."""
+
+    install: bool = False
+    chart_version: str = LWS_CHART_VERSION
+    # The project publishes its chart only as an OCI artifact.
+    repository: str = "oci://registry.k8s.io/lws/charts"
+    namespace: DnsLabel = "lws-system"
 
 
 class VllmDefaults(Section):
@@ -415,6 +434,39 @@ class AutoscalingConfig(Section):
         return self
 
 
+class MultiNodeConfig(Section):
+    """A pool whose replica needs more GPUs than one node has
+    (tensorParallelSize x pipelineParallelSize) runs each replica as a
+    LeaderWorkerSet group: one pod per node, a Ray head on the leader."""
+
+    # GPUs of one node. Default: the GPU catalog's gpusPerNode for the pool's
+    # product, else llm-serving:gpu.maxGpusPerNode.
+    gpus_per_node: int | None = Field(default=None, gt=0)
+    # A node label (e.g. a rack or NVLink-domain label): each group then owns one
+    # domain of it exclusively (LWS exclusive-topology). Never the hostname label:
+    # a group spans several nodes.
+    topology_key: str | None = None
+    # Network interfaces NCCL and Gloo use between the group's pods (NCCL_SOCKET_IFNAME,
+    # GLOO_SOCKET_IFNAME); unset: their own choice. Gloo defaults to NCCL's.
+    nccl_socket_ifname: str | None = None
+    gloo_socket_ifname: str | None = None
+    ray_port: int = Field(default=6379, ge=1, le=65535)
+
+    @field_validator("topology_key")
+    @classmethod
+    def _not_hostname(cls, value: str | None) -> str | None:
+        if value == "kubernetes.io/hostname":
+            raise ValueError(
+                "cannot be kubernetes.io/hostname: a group spans several nodes; use a rack or "
+                "NVLink-domain label, or leave it unset"
+            )
+        return value
+
+    @property
+    def gloo_interface(self) -> str | None:
+        return self.gloo_socket_ifname or self.nccl_socket_ifname
+
+
 class PoolConfig(Section):
     """N identical vLLM pods serving one model behind one Service."""
 
@@ -450,6 +502,12 @@ class PoolConfig(Section):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    multi_node: MultiNodeConfig = Field(default_factory=MultiNodeConfig)
+
+    @property
+    def gpus_per_replica(self) -> int:
+        """GPUs one copy of the model needs: tensorParallelSize x pipelineParallelSize."""
+        return self.tensor_parallel_size * self.pipeline_parallel_size
 
     @model_validator(mode="after")
     def _revision_is_for_the_hub(self) -> PoolConfig:
@@ -462,7 +520,9 @@ class PoolConfig(Section):
 
     @property
     def gpus_per_pod(self) -> int:
-        return self.tensor_parallel_size * self.pipeline_parallel_size
+        """GPUs of a single-node replica's pod (a multi-node pool's pods: see
+        config.parallel_layout.PoolLayout)."""
+        return self.gpus_per_replica
 
     @property
     def served_name(self) -> str:
@@ -600,6 +660,114 @@ class PDStackConfig(Section):
         return pool.model_copy(update={"block_size": self.block_size})
 
 
+# ---------------------------------------------------------------------------
+# Inference gateway (seed 003): Gateway -> HTTPRoute -> InferencePool -> endpoint picker
+# ---------------------------------------------------------------------------
+
+# The endpoint picker's scorer plugins at GAIE v1.5.0
+# (pkg/epp/framework/plugins/scheduling/scorer/*).
+EppScorer = Literal[
+    "queue-scorer",
+    "kv-cache-utilization-scorer",
+    "prefix-cache-scorer",
+    "lora-affinity-scorer",
+    "running-requests-size-scorer",
+    "token-load-scorer",
+]
+# Upstream's default scheduling profile for vLLM (GAIE v1.5.0,
+# config/charts/epplib/templates/_config.yaml): queue 2, KV cache 2, prefix cache 3.
+DEFAULT_SCORER_WEIGHTS: dict[str, int] = {
+    "queue-scorer": 2,
+    "kv-cache-utilization-scorer": 2,
+    "prefix-cache-scorer": 3,
+}
+
+
+class EndpointPickerConfig(Section):
+    """The endpoint picker (EPP) each routed pool gets: it chooses the pod for every
+    request from the pods' queue depth, KV-cache use and prefix-cache hits."""
+
+    image: PinnedImage = EPP_IMAGE
+    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
+    # Upstream runs one active picker (its prefix index lives in memory); more
+    # replicas elect a leader.
+    replicas: int = Field(default=1, ge=1)
+    # FailOpen: the gateway routes on without the picker if it is down.
+    failure_mode: Literal["FailOpen", "FailClose"] = "FailOpen"
+    scorers: dict[EppScorer, int] = Field(default_factory=lambda: dict(DEFAULT_SCORER_WEIGHTS))
+    log_verbosity: int = Field(default=1, ge=0, le=5)
+    # Upstream requests 4 CPU and 8Gi (validated at high QPS); requests = limits here.
+    resources: PodResources = Field(default_factory=lambda: PodResources(cpu="4", memory="8Gi"))
+    disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
+
+    @field_validator("scorers")
+    @classmethod
+    def _some_scorer(cls, value: dict[str, int]) -> dict[str, int]:
+        if not value or not any(weight > 0 for weight in value.values()):
+            raise ValueError("needs at least one scorer with a positive weight")
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("weights must be 0 or more")
+        return value
+
+
+class GatewayImplementationConfig(HelmChartConfig):
+    """A Gateway API implementation that speaks to endpoint pickers, as pinned Helm
+    releases (its CRDs chart, then the controller). Default: agentgateway, the one
+    the pinned GAIE release's guide installs. Off by default."""
+
+    install: bool = False
+    chart_version: str = AGENTGATEWAY_CHART_VERSION
+    repository: str = "oci://cr.agentgateway.dev/charts"
+    namespace: DnsLabel = "agentgateway-system"
+    chart: str = "agentgateway"
+    crds_chart: str | None = "agentgateway-crds"
+
+
+class GatewayConfig(Section):
+    """The Gateway the routes attach to: created here, or an existing one."""
+
+    create: bool = True
+    name: DnsLabel = "inference-gateway"
+    class_name: str = "agentgateway"
+    port: int = Field(default=80, ge=1, le=65535)
+    hostname: str | None = None
+
+
+class InferenceRouteConfig(Section):
+    """How requests reach one pool (or P/D stack) through the gateway."""
+
+    # Requests under this prefix go to the pool, the prefix removed ("/<name>/v1/..."
+    # becomes "/v1/..."). Default: "/<name>".
+    path_prefix: str | None = None
+    # Also route any path whose X-Gateway-Model-Name header is the served model name
+    # (set by the client, or by upstream's body-based router from the body's "model").
+    match_model_header: bool = True
+    # InferenceObjective priority of this model's requests (higher is served first
+    # under load).
+    priority: int = 0
+    request_timeout_seconds: int = Field(default=300, ge=1)
+
+    @field_validator("path_prefix")
+    @classmethod
+    def _absolute_prefix(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("/") or value == "/" or value.endswith("/")):
+            raise ValueError("must start with '/', not end with '/', and not be '/' alone")
+        return value
+
+
+class InferenceGatewayConfig(Section):
+    """Pools behind a Gateway API gateway with cache-aware endpoint picking (seed 003).
+
+    `routes` keys name pools or P/D stacks. A pool gets an InferencePool and an
+    endpoint picker; a P/D stack is routed to its vllm-router, which already picks
+    the prefill/decode pair (the pinned EPP does not disaggregate)."""
+
+    routes: dict[DnsLabel, InferenceRouteConfig] = Field(default_factory=dict)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    endpoint_picker: EndpointPickerConfig = Field(default_factory=EndpointPickerConfig)
+    implementation: GatewayImplementationConfig = Field(default_factory=GatewayImplementationConfig)
+
+
 NAMESPACE_PREFIX = "llm-serving"
 
 
@@ -627,6 +795,10 @@ class StackConfig(Section):
     vllm: VllmDefaults = Field(default_factory=VllmDefaults)
     model_cache: ModelCacheConfig = Field(default_factory=ModelCacheConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    leader_worker_set: LeaderWorkerSetControllerConfig = Field(
+        default_factory=LeaderWorkerSetControllerConfig
+    )
+    inference_gateway: InferenceGatewayConfig = Field(default_factory=InferenceGatewayConfig)
     # Stack additions to the catalogs; an entry with a built-in key replaces it.
     models: dict[str, ModelArchitecture] = Field(default_factory=dict)
     gpus: dict[str, GpuModel] = Field(default_factory=dict)

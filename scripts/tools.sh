@@ -7,7 +7,10 @@
 #
 # Tools: promtool (Prometheus' rule checker), kube-apiserver, kube-controller-manager,
 # kube-scheduler and kubectl (one Kubernetes release), etcd, kwok, and the Pulumi
-# engine: the CLI, its Python language host and the kubernetes resource plugin.
+# engine: the CLI, its Python language host and the kubernetes resource plugin, and
+# the LeaderWorkerSet controller (sigs.k8s.io/lws) that multi-node pools need, and
+# the Gateway API Inference Extension's endpoint picker (epp), whose flag parser the
+# tests run.
 # Bench-only tools (never built by `build` without names, so not by `make test`):
 # helm, for bench/deploy_to_ready.py's `helm install --wait` comparison.
 # Cache root: $LLM_SERVING_TOOLS, default ~/.cache/llm-serving/tools. Wrapper modules
@@ -30,7 +33,11 @@ PULUMI_VERSION="3.259.0"
 PYTHON_HOST_VERSION="3.68.0"
 K8S_PROVIDER_MODULE_VERSION="v4.0.0-20260115033456-f47bc2d6f199"
 K8S_PROVIDER_VERSION="4.24.1"
-ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes"
+# The LeaderWorkerSet controller; keep equal to LWS_CHART_VERSION in config/schema.py.
+LWS_VERSION="0.9.0"
+# The endpoint picker; keep equal to the EPP image tag in config/schema.py.
+GAIE_VERSION="1.5.0"
+ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes lws epp"
 HELM_VERSION="3.22.0"
 BENCH_TOOLS="helm"
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,6 +54,8 @@ tool_dir() {
       echo "$TOOLS_ROOT/pulumi-language-python/v$PYTHON_HOST_VERSION" ;;
     pulumi-resource-kubernetes) echo "$TOOLS_ROOT/pulumi-resource-kubernetes/v$K8S_PROVIDER_VERSION" ;;
     helm) echo "$TOOLS_ROOT/helm/v$HELM_VERSION" ;;
+    lws | lws-controller | lws-crds) echo "$TOOLS_ROOT/lws/v$LWS_VERSION" ;;
+    epp) echo "$TOOLS_ROOT/epp/v$GAIE_VERSION" ;;
     *) echo "unknown tool: $1" >&2; return 2 ;;
   esac
 }
@@ -54,6 +63,7 @@ tool_dir() {
 tool_path() {
   case "$1" in
     kubernetes) echo "$(tool_dir "$1")/kube-apiserver" ;;
+    lws) echo "$(tool_dir "$1")/lws-controller" ;;
     *) echo "$(tool_dir "$1")/$1" ;;
   esac
 }
@@ -269,6 +279,38 @@ build_helm() {
     "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" || fail helm "go install"
 }
 
+# The controller is the module's ./cmd package (the binary would be named "cmd"),
+# built in the downloaded module with its own go.sum; its CRDs (LeaderWorkerSet,
+# DisaggregatedSet) are copied beside it for the local cluster to apply.
+build_lws() {
+  local dir source
+  dir="$(tool_dir lws)"
+  step lws "download sigs.k8s.io/lws@v$LWS_VERSION"
+  source="$(go mod download -json "sigs.k8s.io/lws@v$LWS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$source" ] || fail lws "download sigs.k8s.io/lws@v$LWS_VERSION"
+  rm -rf "$dir/crds" && mkdir -p "$dir/crds"
+  cp "$source"/config/crd/bases/*.yaml "$dir/crds/" || fail lws "copy the CRDs"
+  step lws "compile the controller"
+  (cd "$source" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/lws/pkg/version.GitVersion=v$LWS_VERSION" \
+    -o "$dir/lws-controller" ./cmd) || fail lws "go build"
+}
+
+# The endpoint picker (cmd/epp of sigs.k8s.io/gateway-api-inference-extension), built
+# in the downloaded module with its own go.sum, like the LWS controller.
+build_epp() {
+  local dir source
+  dir="$(tool_dir epp)"
+  step epp "download sigs.k8s.io/gateway-api-inference-extension@v$GAIE_VERSION"
+  source="$(go mod download -json "sigs.k8s.io/gateway-api-inference-extension@v$GAIE_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$source" ] || fail epp "download sigs.k8s.io/gateway-api-inference-extension@v$GAIE_VERSION"
+  step epp "compile the endpoint picker"
+  # The module ships a go.work naming sibling modules the module zip lacks.
+  (cd "$source" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/epp" ./cmd/epp) ||
+    fail epp "go build"
+}
+
 version_of() {
   case "$1" in
     promtool) echo "$PROMETHEUS_MODULE_VERSION" ;;
@@ -279,6 +321,8 @@ version_of() {
     pulumi-language-python) echo "v$PYTHON_HOST_VERSION" ;;
     pulumi-resource-kubernetes) echo "v$K8S_PROVIDER_VERSION ($K8S_PROVIDER_MODULE_VERSION)" ;;
     helm) echo "v$HELM_VERSION" ;;
+    lws) echo "v$LWS_VERSION" ;;
+    epp) echo "v$GAIE_VERSION" ;;
   esac
 }
 
