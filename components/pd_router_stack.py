@@ -24,6 +24,7 @@ from components.workload import (
     disruption_budget,
     in_cluster_url,
     service_account_with_role,
+    service_readiness,
     service_spec,
     service_url,
 )
@@ -140,8 +141,12 @@ class PDRouterStack(pulumi.ComponentResource):
         )
         return targets
 
-    def _metadata(self, name: str, labels: dict[str, str]) -> k8s.meta.v1.ObjectMetaArgs:
-        return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=self.spec.namespace, labels=labels)
+    def _metadata(
+        self, name: str, labels: dict[str, str], annotations: dict[str, str] | None = None
+    ) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=name, namespace=self.spec.namespace, labels=labels, annotations=annotations
+        )
 
     def _router_args(self) -> pulumi.Output[list[str]]:
         config = self.spec.config
@@ -248,7 +253,7 @@ class PDRouterStack(pulumi.ComponentResource):
         router = self.spec.config.router
         return k8s.core.v1.Service(
             f"{router_name}-service",
-            metadata=self._metadata(router_name, labels),
+            metadata=self._metadata(router_name, labels, service_readiness(router.service)),
             spec=service_spec(
                 router.service,
                 self.router_selector,

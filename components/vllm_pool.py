@@ -24,7 +24,7 @@ from components.labels import GROUP_ROLE_LABEL, selector_labels, workload_labels
 from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
 from components.scrape_target import ScrapeTarget
-from components.workload import disruption_budget, service_spec, service_url
+from components.workload import disruption_budget, service_readiness, service_spec, service_url
 from config.parallel_layout import PoolLayout
 from config.schema import PoolConfig
 
@@ -137,7 +137,9 @@ class VllmPool(pulumi.ComponentResource):
             scale_target = {"api_version": "apps/v1", "kind": "Deployment"}
         service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata=self._metadata(),
+            metadata=self._metadata(
+                annotations=service_readiness(pool.service, workload_awaited=not self.layout.multi_node)
+            ),
             spec=service_spec(
                 pool.service,
                 self.serving_selector,
@@ -169,9 +171,14 @@ class VllmPool(pulumi.ComponentResource):
         group_set = f"{self.spec.name}{LWS_NAME_SUFFIX}" if self.layout.multi_node else None
         return ScrapeTarget(self.spec.name, "vllm", title, self.selector, PORT_NAME, group_set)
 
-    def _metadata(self, labels: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
+    def _metadata(
+        self, labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None
+    ) -> k8s.meta.v1.ObjectMetaArgs:
         return k8s.meta.v1.ObjectMetaArgs(
-            name=self.spec.name, namespace=self.spec.namespace, labels=labels or self.labels
+            name=self.spec.name,
+            namespace=self.spec.namespace,
+            labels=labels or self.labels,
+            annotations=annotations,
         )
 
     def _env(

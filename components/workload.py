@@ -21,6 +21,31 @@ def service_url(service: k8s.core.v1.Service, port: int) -> pulumi.Output[str]:
     )
 
 
+def service_readiness(config: ServiceConfig, workload_awaited: bool = True) -> dict[str, str]:
+    """Annotations telling the provider what `pulumi up` waits for on a Service.
+
+    The provider's built-in Service awaiter (pulumi-kubernetes provider/pkg/await/
+    service.go at the pinned commit) restarts a 10 s "settle" timer on every change to
+    the Service's Endpoints and succeeds on the first timer that finds no not-ready
+    address: it adds ~10 s after the pods are Ready, and it does not even require a
+    ready endpoint (a selector matching no pod passes after 10 s). What it checks of
+    our pods, every replica Ready, the Deployment's awaiter already waits for; that the
+    selector matches the pods is fixed by construction (one `selector_labels` for both)
+    and asserted by the tests. So a ClusterIP or NodePort Service is not awaited. A
+    LoadBalancer's address is a check users rely on: it is awaited directly on the
+    Service's status (`pulumi.com/waitFor`), without the settle timer.
+
+    `workload_awaited=False` (the pods belong to an object the provider does not
+    await, a LeaderWorkerSet): the Service awaiter is then the only wait on the pods
+    and stays.
+    """
+    if not workload_awaited:
+        return {}
+    if config.type == "LoadBalancer":
+        return {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress[0]}"}
+    return {"pulumi.com/skipAwait": "true"}
+
+
 def service_spec(
     config: ServiceConfig, selector: dict[str, str], ports: list[k8s.core.v1.ServicePortArgs]
 ) -> k8s.core.v1.ServiceSpecArgs:
