@@ -8,9 +8,12 @@ refusal from the real engine on the local cluster.
 from __future__ import annotations
 
 import copy
+import gc
+import logging
 
 import pulumi
 import pytest
+from pulumi.runtime.settings import SETTINGS
 
 from components import stack_ownership
 from components.stack_ownership import OWNER_ANNOTATION, api_version_and_kind
@@ -40,7 +43,18 @@ def owned_by(owner: str | None) -> dict:
 def cluster(monkeypatch):
     stand_in = StandInCluster({})
     monkeypatch.setattr(stack_ownership, "cluster_reader", lambda: stand_in)
-    return stand_in
+    yield stand_in
+    # A refused run leaves futures holding the refusal; collect them now, quietly,
+    # rather than have asyncio print each at interpreter exit.
+    asyncio_log = logging.getLogger("asyncio")
+    level = asyncio_log.level
+    asyncio_log.setLevel(logging.CRITICAL)
+    try:
+        SETTINGS.rpc_manager.clear()
+        SETTINGS.outputs.clear()
+        gc.collect()
+    finally:
+        asyncio_log.setLevel(level)
 
 
 def dev_config() -> dict:
