@@ -103,6 +103,9 @@ class GpuModel(CatalogEntry):
     torch_memory_mib: int | None = Field(default=None, gt=0)
     compute_capability: float = Field(gt=0)
     display_name: str
+    # GPUs per node where the product only ships in one form (HGX/DGX baseboards of
+    # 8 SXM GPUs); None where it varies (PCIe cards). Multi-node pools use it.
+    gpus_per_node: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _torch_sees_at_most_the_label(self) -> GpuModel:
@@ -216,6 +219,13 @@ BUILTIN_MODELS: dict[str, ModelArchitecture] = {
     "meta-llama/Llama-3.1-8B-Instruct": ModelArchitecture(**_llama(32, 4096, 14336, 32, 8.03)),
     "meta-llama/Llama-3.1-70B-Instruct": ModelArchitecture(**_llama(80, 8192, 28672, 64, 70.55)),
     "meta-llama/Llama-3.1-405B-Instruct": ModelArchitecture(**_llama(126, 16384, 53248, 128, 405.85)),
+    # Meta's FP8 checkpoint of the same model: config.json has the 405B architecture
+    # above plus quantization_config {quant_method: fbgemm_fp8}, which vLLM reads from
+    # the checkpoint. Weights: 405.85B params x 1 byte, plus the embedding and lm_head
+    # (2 x 128256 x 16384 params) that stay bfloat16: 378.0 + 3.9 = 382 GiB (computed).
+    "meta-llama/Llama-3.1-405B-Instruct-FP8": ModelArchitecture(
+        **_llama(126, 16384, 53248, 128, 405.85), quantization="fp8", weight_gib=382.0
+    ),
     "mistralai/Mixtral-8x7B-Instruct-v0.1": ModelArchitecture(**_MIXTRAL, gated=True),
     # 4-bit group-128 AWQ with 16-bit embeddings/lm_head: 46.7B params -> 22.96 GiB, the
     # size of the checkpoint's safetensors (24.65 GB).
@@ -509,22 +519,38 @@ BUILTIN_GPUS: dict[str, GpuModel] = {
     ),
     # "total capacity of 39.50 GiB" (TianheWu/CoSeR issue #10, A100 40GB).
     "NVIDIA-A100-SXM4-40GB": GpuModel(
-        memory_mib=40960, torch_memory_mib=40448, compute_capability=8.0, display_name="A100 40GB SXM4"
+        memory_mib=40960,
+        torch_memory_mib=40448,
+        compute_capability=8.0,
+        display_name="A100 40GB SXM4",
+        gpus_per_node=8,
     ),
     # "total capacity of 79.14 GiB" (lianqi1008/Control-GIC issue #6, A100 80GB); another
     # log shows 79.25 GiB (levihsu/OOTDiffusion issue #235).
     "NVIDIA-A100-SXM4-80GB": GpuModel(
-        memory_mib=81920, torch_memory_mib=81039, compute_capability=8.0, display_name="A100 80GB SXM4"
+        memory_mib=81920,
+        torch_memory_mib=81039,
+        compute_capability=8.0,
+        display_name="A100 80GB SXM4",
+        gpus_per_node=8,
     ),
     "NVIDIA-A100-80GB-PCIe": GpuModel(
         memory_mib=81920, torch_memory_mib=81039, compute_capability=8.0, display_name="A100 80GB PCIe"
     ),
     # 81079 MiB = 79.19 GiB: every row of ../shared/data/vllm-kv-calibration.csv (vLLM 0.19).
     "NVIDIA-H100-80GB-HBM3": GpuModel(
-        memory_mib=81559, torch_memory_mib=81079, compute_capability=9.0, display_name="H100 80GB SXM"
+        memory_mib=81559,
+        torch_memory_mib=81079,
+        compute_capability=9.0,
+        display_name="H100 80GB SXM",
+        gpus_per_node=8,
     ),
     # 143156 MiB torch vs 143771 MiB nvidia-smi (issue 12's facts from vLLM logs).
     "NVIDIA-H200": GpuModel(
-        memory_mib=143771, torch_memory_mib=143156, compute_capability=9.0, display_name="H200 141GB"
+        memory_mib=143771,
+        torch_memory_mib=143156,
+        compute_capability=9.0,
+        display_name="H200 141GB",
+        gpus_per_node=8,
     ),
 }
