@@ -224,10 +224,12 @@ class PodCapacity:
         if layout.local_groups:
             assert layout.local_window is not None
             # A windowed layer keeps the window plus one scheduling step of tokens, and one
-            # block of slack (SlidingWindowSpec.max_memory_usage_bytes).
-            window_tokens = layout.local_window - 1 + self.shape.max_num_batched_tokens
-            local = min(full, math.ceil(window_tokens / layout.block_size) + 1)
-            blocks += layout.local_groups * local
+            # block because the window need not start on a block boundary
+            # (SlidingWindowSpec.max_memory_usage_bytes, vllm/v1/kv_cache_interface.py).
+            # Llama 4's chunked layers (ChunkedLocalAttentionSpec) need at most one block
+            # less; counting them as sliding errs on the safe side.
+            window_tokens = min(layout.local_window - 1 + self.shape.max_num_batched_tokens, tokens)
+            blocks += layout.local_groups * (math.ceil(window_tokens / layout.block_size) + 1)
         return blocks
 
     @property

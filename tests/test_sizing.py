@@ -237,7 +237,8 @@ def test_sliding_window_layers_need_only_their_window_per_request():
     full_blocks = 131072 // 16
     window_blocks = -(-(1024 - 1 + 8192) // 16) + 1
     assert capacity.blocks_for(131072) == full_blocks + 6 * window_blocks
-    assert capacity.blocks_for(256) == 7 * 16  # below the window every group needs all its blocks
+    # Below the window a sliding group needs the whole request plus one block.
+    assert capacity.blocks_for(256) == 16 + 6 * 17
 
 
 def test_fit_is_decided_in_whole_blocks_and_the_suggested_length_fits_exactly():
