@@ -85,7 +85,10 @@ class ProfilerConstants:
     # is 3.4 to 3.9 (Gemma 2/3: 3.6-3.9 with 256k vocabularies).
     sampler_logit_copies: float
     # 16-bit [max_num_batched_tokens, hidden] tensors alive at that peak (the profiling
-    # pass's output, residual and norm buffers). Fitted on the dense text-only rows.
+    # pass's output, residual and norm buffers). With 4, the 11 dense text-only rows of
+    # the calibration CSV come out between 0.09 GiB under and 0.13 GiB over the logged
+    # peak; MoE and multimodal rows log up to 0.6 GiB more (fused-MoE and encoder
+    # buffers), which this term does not model.
     hidden_state_copies: float
     # Non-torch memory increase during profiling at TP 1 (CUDA context, cuBLAS
     # workspaces): 0.24-0.26 GiB in 19 of the 21 TP-1 rows of the calibration CSV.
