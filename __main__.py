@@ -30,6 +30,8 @@ loaded = load_stack_config()
 stack = loaded.stack
 for warning in loaded.report.warnings:
     pulumi.log.warn(warning)
+for line in loaded.report.summary_lines():
+    pulumi.log.info(line)
 # From here on, every object is annotated with this stack and refused if another owns it.
 guard_stack_ownership()
 
