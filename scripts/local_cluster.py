@@ -4,14 +4,18 @@ A real control plane (etcd, kube-apiserver, kube-controller-manager, kube-schedu
 all one Kubernetes release built by scripts/tools.sh) on 127.0.0.1, and kwok, which
 plays the kubelets: the nodes of scripts/local-cluster-nodes.yaml advertise
 `nvidia.com/gpu` and GPU Feature Discovery's labels, and kwok marks the pods the
-scheduler places on them Running and Ready. No container runs.
+scheduler places on them Running and Ready. No container runs. The LeaderWorkerSet
+controller (sigs.k8s.io/lws, built by scripts/tools.sh) runs beside them with its
+webhooks on (they inject the group's env vars and labels), served on 127.0.0.1 with
+a certificate of the local CA; its real CRDs replace the schema-only one.
 
     scripts/local-cluster up      start it (idempotent; fast when already up)
     scripts/local-cluster down    stop every process and delete its state
     scripts/local-cluster status  what runs, and the nodes
 
 The kubeconfig is written to .local/cluster/kubeconfig (git ignores .local/).
-Ports: the API server's, etcd's and the next one for etcd's peers. Each checkout
+Ports: the API server's, etcd's and the next one for etcd's peers, and the LWS
+controller's webhook and health ports (the API port + 100 and + 200). Each checkout
 picks free ones at its first `up` and remembers them in .local/cluster/ports.json,
 so clusters of two checkouts never meet; $LOCAL_CLUSTER_API_PORT and
 $LOCAL_CLUSTER_ETCD_PORT override them. A port another process holds stops `up` with
@@ -20,6 +24,7 @@ one line naming that process.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -57,6 +62,10 @@ RUNTIME_CLASS = {
     "handler": "nvidia",
 }
 START_TIMEOUT_SECONDS = 90
+# The LWS controller's ports, offsets from the API server's (see Ports).
+LWS_WEBHOOK_OFFSET, LWS_HEALTH_OFFSET = 100, 200
+LWS_CERTS = STATE / "lws-certs"
+LWS_CONFIG = STATE / "lws-config.yaml"
 
 
 class ClusterError(Exception):
@@ -72,11 +81,26 @@ def log(message: str) -> None:
 
 @dataclass(frozen=True)
 class Ports:
-    api: int
+    api: int  # the LWS controller's webhook and health ports are offsets from it
     etcd: int  # etcd's peers listen on the next port
 
+    @property
+    def lws_webhook(self) -> int:
+        return self.api + LWS_WEBHOOK_OFFSET
+
+    @property
+    def lws_health(self) -> int:
+        return self.api + LWS_HEALTH_OFFSET
+
     def named(self) -> dict[str, int]:
-        return {"kube-apiserver": self.api, "etcd": self.etcd, "etcd peers": self.etcd + 1}
+        """Each port by the component that listens on it (first word) and its role."""
+        return {
+            "kube-apiserver": self.api,
+            "etcd": self.etcd,
+            "etcd peers": self.etcd + 1,
+            "lws-controller webhook": self.lws_webhook,
+            "lws-controller health": self.lws_health,
+        }
 
 
 def port_is_free(port: int) -> bool:
@@ -119,11 +143,13 @@ def pick_free_ports() -> Ports:
     span = PORT_SEARCH_TO - PORT_SEARCH_FROM
     start = PORT_SEARCH_FROM + zlib.crc32(str(ROOT).encode()) % span
     candidates = [PORT_SEARCH_FROM + (start - PORT_SEARCH_FROM + i) % span for i in range(span - 2)]
-    api = next(port for port in candidates if port_is_free(port))
+    api_offsets = (0, LWS_WEBHOOK_OFFSET, LWS_HEALTH_OFFSET)
+    api = next(port for port in candidates if all(port_is_free(port + offset) for offset in api_offsets))
+    taken = {api + offset for offset in api_offsets}
     etcd = next(
         port
         for port in candidates
-        if port not in (api - 1, api) and port_is_free(port) and port_is_free(port + 1)
+        if not {port, port + 1} & taken and port_is_free(port) and port_is_free(port + 1)
     )
     return Ports(api=api, etcd=etcd)
 
@@ -216,38 +242,10 @@ def make_pki() -> None:
         "DNS:kubernetes.default.svc",
         "DNS:kubernetes.default.svc.cluster.local",
     ]
-    (PKI / "apiserver.ext").write_text(f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n")
-    (PKI / "admin.ext").write_text("extendedKeyUsage=clientAuth\n")
-    for name, subject in (("apiserver", "/CN=kube-apiserver"), ("admin", "/O=system:masters/CN=admin")):
-        _openssl(
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            f"{name}.key",
-            "-out",
-            f"{name}.csr",
-            "-subj",
-            subject,
-        )
-        _openssl(
-            "x509",
-            "-req",
-            "-in",
-            f"{name}.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "3650",
-            "-out",
-            f"{name}.crt",
-            "-extfile",
-            f"{name}.ext",
-        )
+    _signed_certificate(
+        "apiserver", "/CN=kube-apiserver", f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n"
+    )
+    _signed_certificate("admin", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth\n")
     _openssl("genrsa", "-out", "sa.key", "2048")
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
     KUBECONFIG.write_text(
@@ -278,6 +276,109 @@ def make_pki() -> None:
             }
         )
     )
+
+
+def _signed_certificate(name: str, subject: str, extensions: str) -> None:
+    """<name>.key and <name>.crt, signed by the local CA, with these X.509 extensions."""
+    (PKI / f"{name}.ext").write_text(extensions)
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.csr",
+        "-subj",
+        subject,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "3650",
+        "-out",
+        f"{name}.crt",
+        "-extfile",
+        f"{name}.ext",
+    )
+
+
+def _serving_certificate(name: str, names: list[str]) -> None:
+    """A serving certificate of the local CA for `names`."""
+    _signed_certificate(
+        name, f"/CN={name}", f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n"
+    )
+
+
+# --- the LeaderWorkerSet controller -------------------------------------------------
+
+
+def lws_dir() -> Path:
+    return Path(tool("lws")).parent
+
+
+def write_lws_config() -> None:
+    """Its webhook server on 127.0.0.1 with our certificate (no in-cluster cert
+    rotation: there is no Service to reach it through), no metrics, no election."""
+    if not (PKI / "lws-webhook.crt").exists():
+        _serving_certificate("lws-webhook", ["IP:127.0.0.1", "DNS:localhost"])
+    LWS_CERTS.mkdir(parents=True, exist_ok=True)
+    for source, target in (("lws-webhook.crt", "tls.crt"), ("lws-webhook.key", "tls.key")):
+        (LWS_CERTS / target).write_bytes((PKI / source).read_bytes())
+    LWS_CONFIG.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "config.lws.x-k8s.io/v1alpha1",
+                "kind": "Configuration",
+                "leaderElection": {"leaderElect": False},
+                "internalCertManagement": {"enable": False},
+                "webhook": {"host": "127.0.0.1", "port": ports().lws_webhook, "certDir": str(LWS_CERTS)},
+                "metrics": {"bindAddress": "0"},
+                "health": {"healthProbeBindAddress": f"127.0.0.1:{ports().lws_health}"},
+            }
+        )
+    )
+
+
+def lws_crds() -> list[dict]:
+    return [yaml.safe_load(path.read_text()) for path in sorted((lws_dir() / "crds").glob("*.yaml"))]
+
+
+def lws_webhooks() -> list[dict]:
+    """Upstream's webhook configurations (config/webhook at the built release) with its
+    kustomize patches applied (pod hooks only for pods of a LeaderWorkerSet), pointed
+    at the controller on 127.0.0.1."""
+    ca_bundle = base64.b64encode((PKI / "ca.crt").read_bytes()).decode()
+    documents = [d for d in yaml.safe_load_all((lws_dir() / "webhook" / "manifests.yaml").read_text()) if d]
+    pod_selector = {"matchExpressions": [{"key": "leaderworkerset.sigs.k8s.io/name", "operator": "Exists"}]}
+    for document in documents:
+        document["metadata"]["name"] = f"lws-{document['metadata']['name']}"
+        for hook in document["webhooks"]:
+            path = hook["clientConfig"]["service"]["path"]
+            hook["clientConfig"] = {
+                "url": f"https://127.0.0.1:{ports().lws_webhook}{path}",
+                "caBundle": ca_bundle,
+            }
+            if path.endswith("-v1-pod"):
+                hook["objectSelector"] = pod_selector
+    return documents
+
+
+def lws_ready() -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports().lws_health}/readyz", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 # --- processes ----------------------------------------------------------------------
@@ -382,6 +483,10 @@ def components() -> list[Component]:
         ),
         Component(
             "kube-scheduler", [tool("kube-scheduler"), kubeconfig, "--leader-elect=false", "--secure-port=0"]
+        ),
+        Component(
+            "lws-controller",
+            [tool("lws"), kubeconfig, f"--config={LWS_CONFIG}", "--zap-log-level=info"],
         ),
         Component(
             "kwok",
@@ -490,13 +595,21 @@ def apply(manifests: list[dict]) -> None:
 
 def install_contents() -> None:
     nodes = yaml.safe_load(NODES_FILE.read_text())["nodes"]
-    crds = [crd_manifest(path) for directory in CRD_DIRS for path in sorted(directory.glob("*.json"))]
-    apply(crds + [RUNTIME_CLASS])
+    real_crds = lws_crds()
+    # The controller's own CRDs (scale subresource, defaults) replace schema-only ones.
+    real_names = {crd["metadata"]["name"] for crd in real_crds}
+    crds = [
+        crd
+        for directory in CRD_DIRS
+        for crd in (crd_manifest(path) for path in sorted(directory.glob("*.json")))
+        if crd["metadata"]["name"] not in real_names
+    ]
+    apply(crds + real_crds + [RUNTIME_CLASS] + lws_webhooks())
     apply([node_manifest(node) for node in nodes])
     kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
     kubectl("wait", "--for=jsonpath={.metadata.name}=default", "serviceaccount/default", "--timeout=60s")
-    log(f"{len(nodes)} nodes Ready, {len(crds)} CRDs established")
+    log(f"{len(nodes)} nodes Ready, {len(crds) + len(real_crds)} CRDs established")
 
 
 # --- commands -------------------------------------------------------------------------
@@ -512,6 +625,7 @@ def up() -> None:
         return
     claim_ports({part.name for part in parts if part.pid() is not None})
     make_pki()
+    write_lws_config()
     etcd, apiserver, *rest = parts
     etcd.start()
     _wait("etcd", etcd_healthy, etcd)
@@ -520,6 +634,7 @@ def up() -> None:
     for part in rest:
         part.start()
     install_contents()
+    _wait("the LeaderWorkerSet controller", lws_ready, next(p for p in rest if p.name == "lws-controller"))
     log(f"up in {time.monotonic() - started:.1f}s; KUBECONFIG={KUBECONFIG}")
 
 
@@ -536,7 +651,14 @@ def components_or_known() -> list[Component]:
     try:
         return components()
     except ClusterError:
-        names = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
+        names = [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "lws-controller",
+            "kwok",
+        ]
         return [Component(name, []) for name in names]
 
 
