@@ -157,7 +157,7 @@ def test_hf_token_never_in_plaintext(deployed):
 def test_another_stack_previews_next_to_it_in_its_own_namespace(deployed, tmp_path):
     """`make up` (dev) then `make preview STACK=prod` on one cluster, and the other way."""
     other = next(stack for stack in ENGINE_STACKS if stack != deployed["stack"])
-    stack_file = ROOT / f"Pulumi.{other}.yaml"
+    stack_file = ENGINE_STACKS[other]
     namespace = local_target.default_namespace(stack_file, other)
     assert namespace == f"llm-serving-{other}" != deployed["namespace"]
     env = backend_env(tmp_path / "state")
@@ -175,7 +175,7 @@ def test_a_stack_that_would_take_over_its_objects_is_refused_at_preview(deployed
     env = backend_env(tmp_path / "state")
     (tmp_path / "state").mkdir()
     config_file = local_target.prepare(
-        ROOT / f"Pulumi.{deployed['stack']}.yaml", deployed["namespace"], tmp_path / "Pulumi.intruder.yaml"
+        ENGINE_STACKS[deployed["stack"]], deployed["namespace"], tmp_path / "Pulumi.intruder.yaml"
     )
     local_target.ensure_stack("intruder", env)
     result = pulumi(env, "preview", "-s", "intruder", "--config-file", str(config_file), check=False)
