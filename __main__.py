@@ -2,7 +2,8 @@
 
 Compose, nothing else: config is loaded and checked first (a bad config stops here,
 before any resource is registered), then the namespace, the secrets, GPU placement,
-the model cache, the pools, the prefill/decode stacks and their monitoring.
+the model cache, the pools, the prefill/decode stacks, their monitoring, and the
+namespace's guards and edge: network policy, quota, ingress.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.edge_ingress import EdgeIngress, ServiceTarget
 from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
 from components.model_cache import ModelCache
 from components.monitoring_stack import MonitoringStack
+from components.namespace_quota import NamespaceQuota
+from components.network_policies import NetworkPolicies
 from components.pd_router_stack import PDRouterStack, PDRouterStackSpec
 from components.pod_secrets import PodSecrets, SecretRef
+from components.security.pod_security import PodSecurity
+from components.security.traffic import CLIENTS
 from components.vllm_pool import VllmPool, VllmPoolSpec
 from config.loader import load_stack_config
 from config.schema import PD_ROLES, role_pool_name
@@ -63,6 +69,7 @@ elif stack.auth.enabled:
     api_key = _secret("vllm-api-key", stack.auth.secret_name, stack.auth.secret_key, password.result)
 
 secrets = PodSecrets(hf_token=hf_token, api_key=api_key)
+security = PodSecurity(stack.pod_security, stack.pod_security.runs_as_root(stack.model_cache.mode))
 gpu_selector = GpuNodeSelector("gpu", stack.gpu)
 serving_pools = stack.serving_pools()
 cache = ModelCache(
@@ -72,6 +79,7 @@ cache = ModelCache(
     pools=serving_pools,
     prefetch_image=stack.vllm.image,
     hf_token=hf_token,
+    security=security,
 )
 
 
@@ -99,6 +107,8 @@ def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> di
 
 endpoints = {}
 scrape_targets = []
+traffic = cache.traffic()
+edge_targets = {}
 for pool_name, pool in stack.pools.items():
     vllm_pool = VllmPool(
         pool_name,
@@ -113,9 +123,12 @@ for pool_name, pool in stack.pools.items():
         scheduling=scheduling_for(pool_name),
         cache=cache.mount_for(pool_name),
         secrets=secrets,
+        security=security,
     )
     endpoints[pool_name] = endpoint(pool_name, pool.service.port, pool.served_name, vllm_pool.service_url)
     scrape_targets.append(vllm_pool.scrape_target(pool_name))
+    traffic.append(vllm_pool.traffic(frozenset({CLIENTS})))
+    edge_targets[pool_name] = ServiceTarget(pool_name, pool.service.port)
 
 for stack_name, pd_config in stack.pd_stacks.items():
     role_pools = {role: role_pool_name(stack_name, role) for role in PD_ROLES}
@@ -132,6 +145,7 @@ for stack_name, pd_config in stack.pd_stacks.items():
         scheduling={role: scheduling_for(name) for role, name in role_pools.items()},
         caches={role: cache.mount_for(name) for role, name in role_pools.items()},
         secrets=secrets,
+        security=security,
     )
     endpoints[stack_name] = endpoint(
         f"{stack_name}-router",
@@ -140,10 +154,27 @@ for stack_name, pd_config in stack.pd_stacks.items():
         pd_stack.router_url,
     )
     scrape_targets += pd_stack.scrape_targets()
+    traffic += pd_stack.traffic()
+    edge_targets[stack_name] = ServiceTarget(pd_stack.router_name, pd_config.router.service.port)
 
 if stack.monitoring.enabled:
     monitoring = MonitoringStack("monitoring", stack.monitoring, namespace, scrape_targets)
     pulumi.export("monitoring", {"alerts": monitoring.alert_names, "dashboards": monitoring.dashboards})
+
+if stack.network_policy.enabled:
+    NetworkPolicies(
+        "network-policies",
+        stack.network_policy,
+        namespace,
+        traffic,
+        prometheus=stack.network_policy.prometheus_peers(stack.monitoring),
+    )
+if stack.quota.enabled:
+    quota = NamespaceQuota("namespace-quota", stack, namespace)
+    pulumi.export("quota", quota.hard)
+if stack.ingress.enabled:
+    edge = EdgeIngress("llm-serving", stack.ingress, namespace, edge_targets)
+    pulumi.export("ingress", edge.urls)
 
 pulumi.export("namespace", namespace)
 pulumi.export("endpoints", endpoints)

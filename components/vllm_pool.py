@@ -19,6 +19,8 @@ from components.labels import selector_labels, workload_labels
 from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
 from components.scrape_target import ScrapeTarget
+from components.security.pod_security import PodFragment, PodSecurity
+from components.security.traffic import MODEL_DOWNLOAD, PROMETHEUS, ServedPort, Workload
 from components.workload import disruption_budget, service_spec, service_url
 from config.schema import PoolConfig
 
@@ -43,6 +45,19 @@ class VllmPoolSpec:
     component: str = "inference"
     extra_env: list[k8s.core.v1.EnvVarArgs] = field(default_factory=list)
     extra_ports: list[k8s.core.v1.ContainerPortArgs] = field(default_factory=list)
+
+
+def gpu_pod_resources(
+    pool: PoolConfig, gpu_resources: dict[str, str]
+) -> k8s.core.v1.ResourceRequirementsArgs:
+    """Requests and limits of a vLLM container: CPU limit = request by default, memory
+    limit = request, GPUs requested = limited: Guaranteed QoS, which the static CPU
+    manager needs to pin cores."""
+    resources = pool.resources
+    return k8s.core.v1.ResourceRequirementsArgs(
+        requests={"cpu": resources.cpu, "memory": resources.memory, **gpu_resources},
+        limits={"cpu": resources.effective_cpu_limit, "memory": resources.memory, **gpu_resources},
+    )
 
 
 def needs_shared_memory(pool: PoolConfig) -> bool:
@@ -79,10 +94,12 @@ class VllmPool(pulumi.ComponentResource):
         scheduling: GpuScheduling,
         cache: CacheMount,
         secrets: PodSecrets,
+        security: PodSecurity,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:inference:VllmPool", name, None, opts)
         self.spec = spec
+        self.security = security
         pool = spec.pool
         self.selector = selector_labels(spec.name, spec.component)
         self.labels = workload_labels(spec.name, spec.component)
@@ -117,6 +134,12 @@ class VllmPool(pulumi.ComponentResource):
             }
         )
 
+    def traffic(self, callers: frozenset[str], extra_ports: tuple[ServedPort, ...] = ()) -> Workload:
+        """Its API port (also /metrics, so Prometheus calls it too) for `callers`; model
+        downloads out."""
+        api = ServedPort(PORT_NAME, self.spec.pool.service.port, callers | {PROMETHEUS})
+        return Workload(self.spec.name, self.selector, (api, *extra_ports), MODEL_DOWNLOAD)
+
     def scrape_target(self, title: str) -> ScrapeTarget:
         """vLLM serves /metrics on its API port."""
         return ScrapeTarget(self.spec.name, "vllm", title, self.selector, PORT_NAME)
@@ -127,16 +150,16 @@ class VllmPool(pulumi.ComponentResource):
         )
 
     def _container(
-        self, scheduling: GpuScheduling, cache: CacheMount, secrets: PodSecrets
+        self, scheduling: GpuScheduling, cache: CacheMount, files: PodFragment
     ) -> k8s.core.v1.ContainerArgs:
         pool = self.spec.pool
         env = [
-            *secrets.env(),
+            *files.env,
             *cache.env(),
             *self.spec.extra_env,
             *(k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(pool.env.items())),
         ]
-        mounts = [cache.volume_mount()]
+        mounts = [cache.volume_mount(), *files.mounts]
         if needs_shared_memory(pool):
             mounts.append(k8s.core.v1.VolumeMountArgs(name=SHM_VOLUME, mount_path="/dev/shm"))
         return k8s.core.v1.ContainerArgs(
@@ -152,14 +175,8 @@ class VllmPool(pulumi.ComponentResource):
                 *self.spec.extra_ports,
             ],
             env=env,
-            resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={
-                    "cpu": pool.resources.cpu,
-                    "memory": pool.resources.memory,
-                    **scheduling.gpu_resources,
-                },
-                limits={"memory": pool.resources.memory, **scheduling.gpu_resources},
-            ),
+            resources=gpu_pod_resources(pool, scheduling.gpu_resources),
+            security_context=self.security.container_context,
             volume_mounts=mounts,
             # Liveness and readiness only start once the model has loaded.
             startup_probe=_probe(STARTUP_PROBE_PERIOD_SECONDS, startup_failure_threshold(pool)),
@@ -178,7 +195,9 @@ class VllmPool(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> k8s.apps.v1.Deployment:
         pool = self.spec.pool
-        volumes = [cache.volume()]
+        # The token as a file, the API key, and writable scratch on a read-only root.
+        files = secrets.fragment() + self.security.model_server_scratch()
+        volumes = [cache.volume(), *files.volumes]
         if needs_shared_memory(pool):
             volumes.append(
                 k8s.core.v1.VolumeArgs(
@@ -212,7 +231,10 @@ class VllmPool(pulumi.ComponentResource):
                         tolerations=scheduling.tolerations,
                         runtime_class_name=scheduling.runtime_class_name,
                         termination_grace_period_seconds=pool.rollout.termination_grace_period_seconds,
-                        containers=[self._container(scheduling, cache, secrets)],
+                        security_context=self.security.pod_context,
+                        # vLLM never talks to the Kubernetes API.
+                        automount_service_account_token=False,
+                        containers=[self._container(scheduling, cache, files)],
                         volumes=volumes,
                     ),
                 ),

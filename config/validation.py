@@ -94,6 +94,8 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     problems += _check_serves_something(stack)
     problems += _check_pd_stacks(stack)
     problems += _check_secrets(stack, has_hf_token)
+    problems += _check_edge(stack)
+    warnings += _security_warnings(stack)
     if problems:
         raise ConfigError(problems)
     return CapacityReport(pools=capacities, warnings=warnings)
@@ -186,6 +188,36 @@ def _extra_args_problems(key: str, conflicts: dict[str, str]) -> list[Problem]:
         )
         for flag, owner in conflicts.items()
     ]
+
+
+def _check_edge(stack: StackConfig) -> list[Problem]:
+    """The ingress's default model must be one the stack serves."""
+    ingress = stack.ingress
+    served = [*stack.pools, *stack.pd_stacks]
+    if not ingress.enabled or ingress.default_model is None or ingress.default_model in served:
+        return []
+    return [
+        Problem(
+            "ingress.defaultModel",
+            ingress.default_model,
+            "names no pool or P/D stack of this stack",
+            f"use one of {', '.join(served)}",
+        )
+    ]
+
+
+def _security_warnings(stack: StackConfig) -> list[str]:
+    """Say so when pods run as root because the storage needs it (never silently)."""
+    security = stack.pod_security
+    if security.run_as_root is None and security.runs_as_root(stack.model_cache.mode):
+        return [
+            "pods run as root: the hostPath model cache is a node directory kubelet creates "
+            "owned by root (fsGroup does not apply to hostPath). To run as UID "
+            f"{security.run_as_user}: on the node, `install -d -o {security.run_as_user} "
+            f"-g {security.fs_group} {stack.model_cache.host_path.path}`, then set "
+            "llm-serving:podSecurity.runAsRoot: false"
+        ]
+    return []
 
 
 def _check_secrets(stack: StackConfig, has_hf_token: bool) -> list[Problem]:

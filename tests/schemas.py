@@ -2,7 +2,8 @@
 
 Built-in kinds: the Kubernetes OpenAPI schema via `kubernetes-validate`, strict (an
 unknown field is an error, as it would be silently dropped by the API server).
-Custom resources: the CRD schemas in ../shared/schemas/crds/, made strict the same
+Custom resources: the CRD schemas in ../shared/schemas/crds/ and the project's own
+schemas/crds/ (CRDs the shared set lacks, e.g. Traefik's Middleware), made strict the same
 way: any object schema that lists properties and does not preserve unknown fields
 rejects others.
 """
@@ -19,7 +20,8 @@ import kubernetes_validate
 from harness import ROOT
 
 KUBERNETES_VERSION = "1.36.0"
-CRD_DIR = ROOT.parent / "shared" / "schemas" / "crds"
+# The shared schema set, then the project's own additions (same file format).
+CRD_DIRS = (ROOT.parent / "shared" / "schemas" / "crds", ROOT / "schemas" / "crds")
 BUILTIN_GROUPS = {
     "",
     "apps",
@@ -64,10 +66,11 @@ def _strict(schema: dict) -> dict:
 @cache
 def crd_schema(api_version: str, kind: str) -> dict:
     group, version = api_version.split("/")
-    path = CRD_DIR / f"{group}_{kind}_{version}.json"
-    if not path.exists():
-        raise AssertionError(f"no CRD schema for {api_version} {kind} in {CRD_DIR}")
-    return _strict(json.loads(path.read_text())["openAPIV3Schema"])
+    for directory in CRD_DIRS:
+        path = directory / f"{group}_{kind}_{version}.json"
+        if path.exists():
+            return _strict(json.loads(path.read_text())["openAPIV3Schema"])
+    raise AssertionError(f"no CRD schema for {api_version} {kind} in {', '.join(map(str, CRD_DIRS))}")
 
 
 def validation_errors(manifest: dict) -> list[str]:

@@ -1,0 +1,153 @@
+"""NetworkPolicy specs from the stack's workloads: deny all, then allow what each needs.
+
+Pure: returns `(name, NetworkPolicySpecArgs)` pairs; `NetworkPolicies` registers them.
+Ingress to a port is allowed from exactly its declared callers, and egress from a
+workload to exactly the ports that list it as a caller, so both ends agree whatever
+the CNI enforces. DNS is allowed to every pod; everything else is denied.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pulumi_kubernetes as k8s
+
+from components.security.traffic import (
+    API_SERVER,
+    CLIENTS,
+    MODEL_HUB,
+    OBJECT_STORAGE,
+    PROMETHEUS,
+    Workload,
+)
+from config.schema import EgressRule, NetworkPolicyConfig, PeerSelector
+
+DEFAULT_DENY = "default-deny-all"
+ALLOW_DNS = "default-allow-dns"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
+
+
+def _peer(selector: PeerSelector) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+            match_expressions=[
+                k8s.meta.v1.LabelSelectorRequirementArgs(
+                    key=NAMESPACE_NAME_LABEL, operator="In", values=list(selector.namespaces)
+                )
+            ]
+        ),
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector.pod_labels)
+        if selector.pod_labels
+        else None,
+    )
+
+
+def _tcp(port: int) -> k8s.networking.v1.NetworkPolicyPortArgs:
+    return k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)
+
+
+def _egress_to(rule: EgressRule) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[
+            k8s.networking.v1.NetworkPolicyPeerArgs(
+                ip_block=k8s.networking.v1.IPBlockArgs(
+                    cidr=cidr,
+                    except_=[e for e in rule.excluded_cidrs if _within(e, cidr)] or None,
+                )
+            )
+            for cidr in rule.cidrs
+        ],
+        ports=[_tcp(port) for port in rule.ports],
+    )
+
+
+def _within(inner: str, outer: str) -> bool:
+    """ipBlock.except must lie inside its cidr, or the API server refuses the policy."""
+    inner_net, outer_net = ipaddress.ip_network(inner), ipaddress.ip_network(outer)
+    return inner_net.version == outer_net.version and inner_net.subnet_of(outer_net)  # type: ignore[arg-type]
+
+
+def network_policy_specs(
+    workloads: list[Workload], config: NetworkPolicyConfig, prometheus: PeerSelector | None
+) -> list[tuple[str, k8s.networking.v1.NetworkPolicySpecArgs]]:
+    """Every NetworkPolicy of the namespace, by object name.
+
+    `prometheus` is who scrapes metrics, or None when nothing does (monitoring off):
+    then metrics ports are open to no one outside the namespace.
+    """
+    outside = {CLIENTS: config.clients, PROMETHEUS: prometheus}
+    by_name = {workload.name: workload for workload in workloads}
+    specs = [
+        (
+            DEFAULT_DENY,
+            k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]
+            ),
+        ),
+        (
+            ALLOW_DNS,
+            k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(),
+                policy_types=["Egress"],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[_peer(config.dns)],
+                        ports=[
+                            k8s.networking.v1.NetworkPolicyPortArgs(protocol=protocol, port=53)
+                            for protocol in ("UDP", "TCP")
+                        ],
+                    )
+                ],
+            ),
+        ),
+    ]
+    external = {
+        MODEL_HUB: [config.model_hub],
+        OBJECT_STORAGE: list(config.object_storage),
+        API_SERVER: [config.api_server],
+    }
+    for workload in workloads:
+        ingress = []
+        for served in workload.ports:
+            peers = []
+            for caller in sorted(served.callers):
+                if caller in outside:
+                    if outside[caller] is not None:
+                        peers.append(_peer(outside[caller]))  # type: ignore[arg-type]
+                else:
+                    peers.append(
+                        k8s.networking.v1.NetworkPolicyPeerArgs(
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=by_name[caller].selector)
+                        )
+                    )
+            if peers:
+                ingress.append(
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=[_tcp(served.port)])
+                )
+        egress = [
+            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                to=[
+                    k8s.networking.v1.NetworkPolicyPeerArgs(
+                        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=target.selector)
+                    )
+                ],
+                ports=[_tcp(served.port)],
+            )
+            for target in workloads
+            for served in target.ports
+            if workload.name in served.callers
+        ]
+        for destination in sorted(workload.egress):
+            egress += [_egress_to(rule) for rule in external[destination]]
+        specs.append(
+            (
+                f"allow-{workload.name}",
+                k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=workload.selector),
+                    policy_types=["Ingress", "Egress"],
+                    ingress=ingress or None,
+                    egress=egress or None,
+                ),
+            )
+        )
+    return specs
