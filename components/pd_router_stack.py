@@ -261,6 +261,7 @@ class PDRouterStack(pulumi.ComponentResource):
                             k8s.core.v1.ContainerArgs(
                                 name=ROUTER_CONTAINER,
                                 image=router.image,
+                                image_pull_policy=self.spec.image_pull_policy,
                                 command=["vllm-router"],
                                 args=self._router_args(),
                                 env=env,

@@ -315,7 +315,8 @@ class EgressRule(Section):
 
 # Private, link-local (cloud metadata) and shared address ranges: the model hub is on
 # the public internet, so its egress rule never reaches the cluster's own networks.
-NON_PUBLIC_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"]
+PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+NON_PUBLIC_CIDRS = [*PRIVATE_CIDRS, "169.254.0.0/16", "100.64.0.0/10"]
 
 
 class NetworkPolicyConfig(Section):
@@ -345,9 +346,13 @@ class NetworkPolicyConfig(Section):
     # Object storage the model pods and prefetch Jobs may reach (e.g. an in-cluster
     # MinIO's address); none by default.
     object_storage: list[EgressRule] = Field(default_factory=list)
-    # The Kubernetes API, for routers that discover pods. Narrow it to your control
-    # plane's addresses; NetworkPolicy sees the endpoint (often :6443), not the Service.
-    api_server: EgressRule = Field(default_factory=lambda: EgressRule(cidrs=["0.0.0.0/0"], ports=[443, 6443]))
+    # The Kubernetes API, for routers that discover pods: by default any private
+    # address (where k3s and kubeadm control planes live), never the internet. Narrow
+    # it to your control plane's addresses (or name a managed cluster's public
+    # endpoint); NetworkPolicy sees the endpoint (often :6443), not the Service.
+    api_server: EgressRule = Field(
+        default_factory=lambda: EgressRule(cidrs=list(PRIVATE_CIDRS), ports=[443, 6443])
+    )
 
     def prometheus_peers(self, monitoring: MonitoringConfig) -> PeerSelector | None:
         """Who may scrape metrics: nobody with monitoring off."""

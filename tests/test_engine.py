@@ -42,6 +42,11 @@ NAMESPACED_KINDS = [
     "horizontalpodautoscalers",
     "servicemonitors",
     "prometheusrules",
+    "networkpolicies",
+    "resourcequotas",
+    "limitranges",
+    "ingresses",
+    "middlewares.traefik.io",
 ]
 
 
