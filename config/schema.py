@@ -191,7 +191,9 @@ class ModelCacheConfig(Section):
 
     mode: Literal["hostPath", "longhorn", "pvc"] = "hostPath"
     size: Quantity = "500Gi"
-    mount_path: str = "/root/.cache/huggingface"
+    # Not under /root: the vLLM image's /root is mode 0700, which a non-root UID
+    # cannot traverse to reach a volume mounted below it.
+    mount_path: str = "/var/cache/huggingface"
     retain_on_destroy: bool = True
     host_path: HostPathCache = Field(default_factory=HostPathCache)
     longhorn: LonghornCache = Field(default_factory=LonghornCache)
@@ -316,7 +318,8 @@ class EgressRule(Section):
 # Private, link-local (cloud metadata) and shared address ranges: the model hub is on
 # the public internet, so its egress rule never reaches the cluster's own networks.
 PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
-NON_PUBLIC_CIDRS = [*PRIVATE_CIDRS, "169.254.0.0/16", "100.64.0.0/10"]
+# IPv4 and IPv6: private, link-local (cloud metadata), shared (CGNAT), unique-local.
+NON_PUBLIC_CIDRS = [*PRIVATE_CIDRS, "169.254.0.0/16", "100.64.0.0/10", "fc00::/7", "fe80::/10"]
 
 
 class NetworkPolicyConfig(Section):
@@ -340,7 +343,7 @@ class NetworkPolicyConfig(Section):
     # changing addresses, so: any public address on 443.
     model_hub: EgressRule = Field(
         default_factory=lambda: EgressRule(
-            cidrs=["0.0.0.0/0"], excluded_cidrs=list(NON_PUBLIC_CIDRS), ports=[443]
+            cidrs=["0.0.0.0/0", "::/0"], excluded_cidrs=list(NON_PUBLIC_CIDRS), ports=[443]
         )
     )
     # Object storage the model pods and prefetch Jobs may reach (e.g. an in-cluster

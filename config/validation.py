@@ -95,6 +95,7 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     problems += _check_pd_stacks(stack)
     problems += _check_secrets(stack, has_hf_token)
     problems += _check_edge(stack)
+    problems += _check_pod_security(stack)
     warnings += _security_warnings(stack)
     if problems:
         raise ConfigError(problems)
@@ -202,6 +203,25 @@ def _check_edge(stack: StackConfig) -> list[Problem]:
             ingress.default_model,
             "names no pool or P/D stack of this stack",
             f"use one of {', '.join(served)}",
+        )
+    ]
+
+
+def _check_pod_security(stack: StackConfig) -> list[Problem]:
+    """A non-root UID must be able to reach the cache: /root is 0700 in the vLLM image."""
+    mount_path = stack.model_cache.mount_path
+    if stack.pod_security.runs_as_root(stack.model_cache.mode) or not (
+        mount_path == "/root" or mount_path.startswith("/root/")
+    ):
+        return []
+    return [
+        Problem(
+            "modelCache.mountPath",
+            mount_path,
+            f"is under /root, which the vLLM image keeps at mode 0700: pods running as UID "
+            f"{stack.pod_security.run_as_user} cannot reach it",
+            "use a path outside /root such as /var/cache/huggingface (the default), or set "
+            "llm-serving:podSecurity.runAsRoot: true",
         )
     ]
 

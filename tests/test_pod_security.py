@@ -8,6 +8,7 @@ import copy
 import pytest
 
 from components.security.pod_security import HOME, TMP
+from config.errors import ConfigError
 from config.loader import parse_stack_config
 from harness import ROOT, ProgramRun, run_program, stack_file_config
 
@@ -191,3 +192,15 @@ def test_read_only_root_and_ids_are_configurable():
             name
         )
         assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is False
+
+
+def test_a_cache_under_root_is_refused_for_non_root_pods():
+    config = copy.deepcopy(stack_file_config(ROOT / "Pulumi.prod.yaml"))
+    config["llm-serving:modelCache"]["mountPath"] = "/root/.cache/huggingface"
+    values = {k.removeprefix("llm-serving:"): v for k, v in config.items()}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(values, has_hf_token=True)
+    assert 'llm-serving:modelCache.mountPath = "/root/.cache/huggingface"' in caught.value.message
+    assert "/var/cache/huggingface" in caught.value.message
+    config["llm-serving:podSecurity"] = {"runAsRoot": True}
+    parse_stack_config({k.removeprefix("llm-serving:"): v for k, v in config.items()}, has_hf_token=True)

@@ -201,3 +201,11 @@ def test_bad_ingress_config_fails_before_any_resource(ingress, expected):
         run_program(config, run=run)
     assert expected in str(caught.value)
     assert run.resources == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("500m", 0.5), ("8", 8), ("2.5", 2.5), ("32Gi", 32 * 2**30), ("1k", 1000), ("100M", 10**8)],
+)
+def test_quantities_are_read_as_kubernetes_reads_them(text, value):
+    assert quantity(text) == value

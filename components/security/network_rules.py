@@ -64,7 +64,37 @@ def _egress_to(rule: EgressRule) -> k8s.networking.v1.NetworkPolicyEgressRuleArg
 def _within(inner: str, outer: str) -> bool:
     """ipBlock.except must lie inside its cidr, or the API server refuses the policy."""
     inner_net, outer_net = ipaddress.ip_network(inner), ipaddress.ip_network(outer)
-    return inner_net.version == outer_net.version and inner_net.subnet_of(outer_net)  # type: ignore[arg-type]
+    if inner_net.version != outer_net.version:
+        return False
+    return inner_net.subnet_of(outer_net)  # type: ignore[arg-type]  # same version, checked above
+
+
+def _in_namespace(workload: Workload) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=workload.selector)
+    )
+
+
+def _namespace_wide(dns: PeerSelector) -> list[tuple[str, k8s.networking.v1.NetworkPolicySpecArgs]]:
+    """Deny everything to and from every pod; then DNS for every pod."""
+    every_pod = k8s.meta.v1.LabelSelectorArgs()
+    dns_ports = [k8s.networking.v1.NetworkPolicyPortArgs(protocol=p, port=53) for p in ("UDP", "TCP")]
+    return [
+        (
+            DEFAULT_DENY,
+            k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=every_pod, policy_types=["Ingress", "Egress"]
+            ),
+        ),
+        (
+            ALLOW_DNS,
+            k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=every_pod,
+                policy_types=["Egress"],
+                egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_peer(dns)], ports=dns_ports)],
+            ),
+        ),
+    ]
 
 
 def network_policy_specs(
@@ -75,70 +105,42 @@ def network_policy_specs(
     `prometheus` is who scrapes metrics, or None when nothing does (monitoring off):
     then metrics ports are open to no one outside the namespace.
     """
-    outside = {CLIENTS: config.clients, PROMETHEUS: prometheus}
     by_name = {workload.name: workload for workload in workloads}
-    specs = [
-        (
-            DEFAULT_DENY,
-            k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]
-            ),
-        ),
-        (
-            ALLOW_DNS,
-            k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(),
-                policy_types=["Egress"],
-                egress=[
-                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                        to=[_peer(config.dns)],
-                        ports=[
-                            k8s.networking.v1.NetworkPolicyPortArgs(protocol=protocol, port=53)
-                            for protocol in ("UDP", "TCP")
-                        ],
-                    )
-                ],
-            ),
-        ),
-    ]
+    outside = {CLIENTS: config.clients, PROMETHEUS: prometheus}
     external = {
         MODEL_HUB: [config.model_hub],
         OBJECT_STORAGE: list(config.object_storage),
         API_SERVER: [config.api_server],
     }
+
+    def caller_peers(callers: frozenset[str]) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+        peers = []
+        for caller in sorted(callers):
+            if caller not in outside:
+                peers.append(_in_namespace(by_name[caller]))
+            elif (selector := outside[caller]) is not None:
+                peers.append(_peer(selector))
+        return peers
+
+    specs = _namespace_wide(config.dns)
     for workload in workloads:
-        ingress = []
-        for served in workload.ports:
-            peers = []
-            for caller in sorted(served.callers):
-                if caller in outside:
-                    if outside[caller] is not None:
-                        peers.append(_peer(outside[caller]))  # type: ignore[arg-type]
-                else:
-                    peers.append(
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=by_name[caller].selector)
-                        )
-                    )
-            if peers:
-                ingress.append(
-                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=[_tcp(served.port)])
-                )
+        ingress = [
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=[_tcp(served.port)])
+            for served in workload.ports
+            if (peers := caller_peers(served.callers))
+        ]
+        # The other end of every ingress rule above whose caller is this workload.
         egress = [
             k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                to=[
-                    k8s.networking.v1.NetworkPolicyPeerArgs(
-                        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=target.selector)
-                    )
-                ],
-                ports=[_tcp(served.port)],
+                to=[_in_namespace(target)], ports=[_tcp(served.port)]
             )
             for target in workloads
             for served in target.ports
             if workload.name in served.callers
         ]
-        for destination in sorted(workload.egress):
-            egress += [_egress_to(rule) for rule in external[destination]]
+        egress += [
+            _egress_to(rule) for destination in sorted(workload.egress) for rule in external[destination]
+        ]
         specs.append(
             (
                 f"allow-{workload.name}",

@@ -64,6 +64,11 @@ _CACHE_ENV = {
 }
 
 
+# Model pods talk to the model hub only: no usage reports to vLLM's stats server, no
+# Hugging Face telemetry (vllm/envs.py VLLM_NO_USAGE_STATS; huggingface_hub constants).
+_NO_TELEMETRY_ENV = {"VLLM_NO_USAGE_STATS": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
 @dataclass(frozen=True)
 class PodFragment:
     """Volumes, the container's mounts of them and environment variables, added to a
@@ -127,7 +132,10 @@ class PodSecurity:
                 k8s.core.v1.VolumeMountArgs(name=HOME_VOLUME, mount_path=HOME),
                 k8s.core.v1.VolumeMountArgs(name=TMP_VOLUME, mount_path=TMP),
             ],
-            env=[k8s.core.v1.EnvVarArgs(name=name, value=value) for name, value in _CACHE_ENV.items()],
+            env=[
+                k8s.core.v1.EnvVarArgs(name=name, value=value)
+                for name, value in {**_CACHE_ENV, **_NO_TELEMETRY_ENV}.items()
+            ],
         )
 
     def router_scratch(self) -> PodFragment:
