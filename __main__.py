@@ -8,12 +8,15 @@ namespace's guards and edge: network policy, quota, ingress.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.edge_ingress import EdgeIngress, ServiceTarget
 from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
+from components.leader_worker_set_controller import LeaderWorkerSetController
 from components.model_cache import ModelCache
 from components.monitoring_stack import MonitoringStack
 from components.namespace_quota import NamespaceQuota
@@ -72,6 +75,7 @@ secrets = PodSecrets(hf_token=hf_token, api_key=api_key)
 security = PodSecurity(stack.pod_security, stack.pod_security.runs_as_root(stack.model_cache.mode))
 gpu_selector = GpuNodeSelector("gpu", stack.gpu)
 serving_pools = stack.serving_pools()
+lws_controller = LeaderWorkerSetController("leader-worker-set", stack.leader_worker_set)
 cache = ModelCache(
     "model-cache",
     stack.model_cache,
@@ -84,8 +88,14 @@ cache = ModelCache(
 
 
 def scheduling_for(pool_name: str) -> GpuScheduling:
+    """GPU placement of one pod of the pool (a multi-node group's pods also wait for
+    the LeaderWorkerSet controller when the stack installs it)."""
     pool = serving_pools[pool_name]
-    return gpu_selector.scheduling(stack.accepted_products(pool), pool.gpus_per_pod)
+    layout = loaded.report.layout(pool_name)
+    scheduling = gpu_selector.scheduling(stack.accepted_products(pool), layout.gpus_per_pod)
+    if layout.multi_node:
+        scheduling = dataclasses.replace(scheduling, ready=[*scheduling.ready, *lws_controller.ready])
+    return scheduling
 
 
 def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> dict:
@@ -119,6 +129,7 @@ for pool_name, pool in stack.pools.items():
             image=stack.image_for(pool),
             image_pull_policy=stack.vllm.image_pull_policy,
             vllm_args=render_vllm_args(pool, loaded.report.max_model_len(pool_name)),
+            layout=loaded.report.layout(pool_name),
         ),
         scheduling=scheduling_for(pool_name),
         cache=cache.mount_for(pool_name),
@@ -170,7 +181,9 @@ if stack.network_policy.enabled:
         prometheus=stack.network_policy.prometheus_peers(stack.monitoring),
     )
 if stack.quota.enabled:
-    quota = NamespaceQuota("namespace-quota", stack, namespace)
+    quota = NamespaceQuota(
+        "namespace-quota", stack, {name: loaded.report.layout(name) for name in serving_pools}, namespace
+    )
     pulumi.export("quota", quota.hard)
 if stack.ingress.enabled:
     edge = EdgeIngress("llm-serving", stack.ingress, namespace, edge_targets)

@@ -22,6 +22,7 @@ from components.gpu_node_selector import GPU_RESOURCE
 from components.labels import PART_OF
 from components.model_cache import PREFETCH_LIMITS, PREFETCH_REQUESTS
 from components.pd_router_stack import ROUTER_MAX_SURGE
+from config.parallel_layout import PoolLayout
 from config.schema import StackConfig
 
 _SUFFIX = {
@@ -88,18 +89,20 @@ class Budget:
             self.largest[key] = max(self.largest[key], quantity(limits[key]))
 
 
-def stack_budget(stack: StackConfig) -> Budget:
-    """The stack at its largest: pools at max pods + rollout surge, routers + surge,
-    one prefetch Job per pool (an upper bound: pools sharing a model share one), claims."""
+def stack_budget(stack: StackConfig, layouts: dict[str, PoolLayout]) -> Budget:
+    """The stack at its largest: pools at max replicas + rollout surge (each replica
+    `layouts[pool].nodes_per_replica` pods), routers + surge, one prefetch Job per pool
+    (an upper bound: pools sharing a model share one), claims."""
     budget = Budget()
     pools = stack.serving_pools()
-    for pool in pools.values():
+    for name, pool in pools.items():
         resources = pool.resources
+        layout = layouts[name]
         budget.add_pods(
-            pool.max_pods + pool.rollout.max_surge,
+            (pool.max_pods + pool.rollout.max_surge) * layout.nodes_per_replica,
             {"cpu": resources.cpu, "memory": resources.memory},
             {"cpu": resources.effective_cpu_limit, "memory": resources.memory},
-            pool.gpus_per_pod,
+            layout.gpus_per_pod,
         )
     for pd_stack in stack.pd_stacks.values():
         router = pd_stack.router
@@ -140,12 +143,13 @@ class NamespaceQuota(pulumi.ComponentResource):
         self,
         name: str,
         stack: StackConfig,
+        layouts: dict[str, PoolLayout],
         namespace: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:policy:NamespaceQuota", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        budget = stack_budget(stack)
+        budget = stack_budget(stack, layouts)
         self.hard = quota_hard(budget, stack.quota.headroom_percent)
         metadata = k8s.meta.v1.ObjectMetaArgs(
             name="llm-serving", namespace=namespace, labels={"app.kubernetes.io/part-of": PART_OF}

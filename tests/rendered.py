@@ -3,7 +3,9 @@
 The real __main__.py runs under Pulumi's mocks (tests/harness.py), once per stack file
 (`Pulumi.*.yaml`, `examples/*.yaml`); each object is written to
 `<out>/<stack>/<kind>-<name>.yaml`. Helm releases are not Kubernetes objects and are
-left out (their charts are not ours to scan).
+left out (their charts are not ours to scan). Scanners know no LeaderWorkerSet, so
+each one's leader and worker pod templates are also written as Pods
+(`<name>-leader`, `<name>-worker`), and checked as such.
 
     .venv/bin/python tests/rendered.py OUT_DIR
 """
@@ -29,6 +31,28 @@ def stack_name(stack_file: Path) -> str:
     return stack_file.stem.removeprefix("Pulumi.")
 
 
+def scannable(manifest: dict) -> list[dict]:
+    """The object, and for a LeaderWorkerSet its pod templates as Pods."""
+    if manifest["kind"] != "LeaderWorkerSet":
+        return [manifest]
+    metadata = manifest["metadata"]
+    templates = manifest["spec"]["leaderWorkerTemplate"]
+    pods = [
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                **templates[f"{role}Template"]["metadata"],
+                "name": f"{metadata['name']}-{role}",
+                "namespace": metadata["namespace"],
+            },
+            "spec": templates[f"{role}Template"]["spec"],
+        }
+        for role in ("leader", "worker")
+    ]
+    return [manifest, *pods]
+
+
 def render(out: Path) -> dict[str, int]:
     """Write every stack's objects under `out` (emptied first); objects per stack."""
     shutil.rmtree(out, ignore_errors=True)
@@ -37,7 +61,7 @@ def render(out: Path) -> dict[str, int]:
         manifests = run_program(stack_file_config(stack_file)).manifests()
         directory = out / stack_name(stack_file)
         directory.mkdir(parents=True)
-        for manifest in manifests:
+        for manifest in [item for m in manifests for item in scannable(m)]:
             name = f"{manifest['kind']}-{manifest['metadata']['name']}.yaml".lower()
             (directory / name).write_text(yaml.safe_dump(manifest, sort_keys=False))
         counts[stack_name(stack_file)] = len(manifests)

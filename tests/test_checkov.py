@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from rendered import render
-from scan import ACCEPTED, CHECKOV, MAX_FAILED_PER_WORKLOAD, scan
+from scan import ACCEPTED, ACCEPTED_ONLY_ON, CHECKOV, MAX_FAILED_PER_WORKLOAD, scan
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -40,6 +40,8 @@ def test_every_workload_fails_at_most_four_accepted_checks(failures):
             assert len(checks) <= MAX_FAILED_PER_WORKLOAD, (stack, workload, sorted(checks))
             unexplained = checks - set(ACCEPTED)
             assert not unexplained, f"{stack}/{workload}: new kinds of checkov failure {sorted(unexplained)}"
+            for check in checks:
+                assert workload.endswith(ACCEPTED_ONLY_ON.get(check, "")), (stack, workload, check)
 
 
 def test_readme_explains_every_accepted_check():

@@ -26,6 +26,7 @@ STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").gl
 NAME = "app.kubernetes.io/name"
 COMPONENT = "app.kubernetes.io/component"
 INSTANCE = "app.kubernetes.io/instance"
+GROUP_ROLE = "llm-serving.io/group-role"
 
 
 @dataclass(frozen=True)
@@ -149,25 +150,34 @@ class Network:
 
 
 def stack_pods(run: ProgramRun) -> list[Pod]:
-    """One pod per Deployment and Job the program renders, as its template describes it."""
+    """One pod per Deployment and Job, and a leader and a worker per LeaderWorkerSet,
+    as the program's pod templates describe them."""
+    named_templates = [
+        (w.inputs["metadata"]["name"], w.inputs["spec"]["template"])
+        for w in run.of_kind("Deployment") + run.of_kind("Job")
+    ]
+    for group_set in run.of_kind("LeaderWorkerSet"):
+        template = group_set.inputs["spec"]["leaderWorkerTemplate"]
+        for role in ("leader", "worker"):
+            named_templates.append(
+                (f"{group_set.inputs['metadata']['name']}-{role}", template[f"{role}Template"])
+            )
     pods = []
-    for index, workload in enumerate(run.of_kind("Deployment") + run.of_kind("Job")):
-        template = workload.inputs["spec"]["template"]
+    for index, (name, template) in enumerate(named_templates):
         ports = {
             port["name"]: port["containerPort"]
             for container in template["spec"]["containers"]
             for port in container.get("ports", [])
         }
-        pods.append(
-            Pod(
-                workload.inputs["metadata"]["name"],
-                workload.inputs["metadata"]["namespace"],
-                template["metadata"]["labels"],
-                f"10.42.0.{index + 10}",
-                ports,
-            )
-        )
+        pods.append(Pod(name, NAMESPACE, template["metadata"]["labels"], f"10.42.0.{index + 10}", ports))
     return pods
+
+
+def same_group(pod: Pod, pods: list[Pod]) -> set[str]:
+    """The other pods of a multi-node pool (Ray, NCCL and Gloo pick ports at run time)."""
+    if GROUP_ROLE not in pod.labels:
+        return set()
+    return {p.name for p in pods if p is not pod and p.labels.get(INSTANCE) == pod.labels[INSTANCE]}
 
 
 def needed_callers(target: Pod, pods: list[Pod], monitored: bool) -> dict[str, set[str]]:
@@ -176,15 +186,16 @@ def needed_callers(target: Pod, pods: list[Pod], monitored: bool) -> dict[str, s
     component = target.labels[COMPONENT]
     instance = target.labels[INSTANCE]
     if component == "inference":
-        return {"http": {TRAEFIK.name} | scrapers}
+        return {"http": {TRAEFIK.name} | scrapers | same_group(target, pods)} if target.ports else {}
     if component == "router":
         return {"http": {TRAEFIK.name}, "metrics": scrapers}
     if component in ("prefill", "decode"):
         stack = instance.removesuffix(f"-{component}")
         other_role = "decode" if component == "prefill" else "prefill"
+        group = same_group(target, pods)
         return {
-            "http": {f"{stack}-router"} | scrapers,
-            "nixl": {f"{stack}-{other_role}"},
+            "http": {f"{stack}-router"} | scrapers | group,
+            "nixl": {f"{stack}-{other_role}"} | group,
         }
     assert component == "prefetch", component
     return {}
@@ -210,8 +221,9 @@ def assert_exact_reachability(run: ProgramRun, monitored: bool) -> None:
                 if source is not target and network.reaches(source, target, port)
             }
             assert reached_by == needed[port_name], f"{target.name}:{port_name} ({port})"
-        # Nothing but the served ports.
-        assert not any(network.reaches(s, target, 22) for s in everyone if s is not target), target.name
+        # Nothing but the served ports (any port within a multi-node group).
+        reach_other_ports = {s.name for s in everyone if s is not target and network.reaches(s, target, 22)}
+        assert reach_other_ports == same_group(target, pods), target.name
 
 
 def test_every_served_port_is_reachable_from_exactly_the_peers_that_need_it(stack):

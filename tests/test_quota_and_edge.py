@@ -20,11 +20,11 @@ def stack_run(request) -> ProgramRun:
     return run_program(stack_file_config(request.param))
 
 
-def most_pods(run: ProgramRun, deployment) -> int:
-    """A Deployment's pods at their most: the autoscaler's maximum (or replicas), plus
+def most_replicas(run: ProgramRun, workload) -> int:
+    """A workload's replicas at their most: the autoscaler's maximum (or replicas), plus
     what a rollout adds."""
-    spec = deployment.inputs["spec"]
-    name = deployment.inputs["metadata"]["name"]
+    spec = workload.inputs["spec"]
+    name = workload.inputs["metadata"]["name"]
     autoscaled = [
         h.inputs["spec"]["maxReplicas"]
         for h in run.of_kind("HorizontalPodAutoscaler")
@@ -34,8 +34,24 @@ def most_pods(run: ProgramRun, deployment) -> int:
         for s in run.of_kind("ScaledObject")
         if s.inputs["spec"]["scaleTargetRef"]["name"] == name
     ]
-    surge = spec.get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", 0)
-    return (autoscaled[0] if autoscaled else spec["replicas"]) + surge
+    rollout = spec.get("strategy", {}).get("rollingUpdate") or spec.get("rolloutStrategy", {}).get(
+        "rollingUpdateConfiguration", {}
+    )
+    return (autoscaled[0] if autoscaled else spec["replicas"]) + rollout.get("maxSurge", 0)
+
+
+def pod_templates_at_most(run: ProgramRun) -> list[tuple[dict, int]]:
+    """Every pod template with how many pods of it can exist at once."""
+    templates = [(d.inputs["spec"]["template"], most_replicas(run, d)) for d in run.of_kind("Deployment")]
+    templates += [(j.inputs["spec"]["template"], 1) for j in run.of_kind("Job")]
+    for group_set in run.of_kind("LeaderWorkerSet"):
+        groups = most_replicas(run, group_set)
+        template = group_set.inputs["spec"]["leaderWorkerTemplate"]
+        templates += [
+            (template["leaderTemplate"], groups),
+            (template["workerTemplate"], groups * (template["size"] - 1)),
+        ]
+    return templates
 
 
 def test_quota_holds_every_pod_at_its_largest_and_gpus_exactly(stack_run):
@@ -49,11 +65,9 @@ def test_quota_holds_every_pod_at_its_largest_and_gpus_exactly(stack_run):
         "requests.memory": 0.0,
         "limits.memory": 0.0,
     }
-    workloads = [(d, most_pods(stack_run, d)) for d in stack_run.of_kind("Deployment")]
-    workloads += [(j, 1) for j in stack_run.of_kind("Job")]
-    for workload, pods in workloads:
+    for template, pods in pod_templates_at_most(stack_run):
         totals["pods"] += pods
-        for container in workload.inputs["spec"]["template"]["spec"]["containers"]:
+        for container in template["spec"]["containers"]:
             resources = container["resources"]
             totals["gpus"] += pods * int(resources["limits"].get(GPU, 0))
             for kind in ("requests", "limits"):
@@ -75,8 +89,8 @@ def test_limit_range_admits_every_container_and_defaults_the_rest(stack_run):
     maximum = container_limits["max"]
     # A maximum makes that resource's limit mandatory on every container: none for GPUs.
     assert set(maximum) == {"cpu", "memory"}
-    for workload in stack_run.of_kind("Deployment") + stack_run.of_kind("Job"):
-        for container in workload.inputs["spec"]["template"]["spec"]["containers"]:
+    for template, _ in pod_templates_at_most(stack_run):
+        for container in template["spec"]["containers"]:
             for resource, limit in maximum.items():
                 assert quantity(container["resources"]["limits"][resource]) <= quantity(limit)
     for resource, default in container_limits["default"].items():

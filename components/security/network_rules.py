@@ -141,6 +141,10 @@ def network_policy_specs(
         egress += [
             _egress_to(rule) for destination in sorted(workload.egress) for rule in external[destination]
         ]
+        if workload.among_themselves:
+            # Every port, both ways, between the workload's own pods only.
+            ingress.append(k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[_in_namespace(workload)]))
+            egress.append(k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_in_namespace(workload)]))
         specs.append(
             (
                 f"allow-{workload.name}",

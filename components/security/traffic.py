@@ -38,6 +38,8 @@ class Workload:
     ports: tuple[ServedPort, ...] = ()
     # MODEL_HUB, OBJECT_STORAGE, API_SERVER.
     egress: frozenset[str] = field(default_factory=frozenset)
+    # Its pods talk to each other on any port (a multi-node group: Ray, NCCL, Gloo).
+    among_themselves: bool = False
 
 
 MODEL_DOWNLOAD = frozenset({MODEL_HUB, OBJECT_STORAGE})
