@@ -14,8 +14,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.edge_ingress import EdgeIngress, ServiceTarget
+from components.edge_ingress import EdgeIngress
 from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
+from components.inference_gateway import InferenceGateway, RouteTarget
 from components.leader_worker_set_controller import LeaderWorkerSetController
 from components.model_cache import ModelCache
 from components.monitoring_stack import MonitoringStack
@@ -117,8 +118,9 @@ def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> di
 
 endpoints = {}
 scrape_targets = []
-traffic = cache.traffic()
-edge_targets = {}
+route_targets: dict[str, RouteTarget] = {}
+vllm_pools: dict[str, VllmPool] = {}
+pd_router_stacks: dict[str, PDRouterStack] = {}
 for pool_name, pool in stack.pools.items():
     vllm_pool = VllmPool(
         pool_name,
@@ -138,8 +140,15 @@ for pool_name, pool in stack.pools.items():
     )
     endpoints[pool_name] = endpoint(pool_name, pool.service.port, pool.served_name, vllm_pool.service_url)
     scrape_targets.append(vllm_pool.scrape_target(pool_name))
-    traffic.append(vllm_pool.traffic(frozenset({CLIENTS})))
-    edge_targets[pool_name] = ServiceTarget(pool_name, pool.service.port)
+    route_targets[pool_name] = RouteTarget(
+        pool_name,
+        "pool",
+        pool.served_name,
+        pool.service.port,
+        vllm_pool.serving_selector,
+        vllm_pool.service_name,
+    )
+    vllm_pools[pool_name] = vllm_pool
 
 for stack_name, pd_config in stack.pd_stacks.items():
     role_pools = {role: role_pool_name(stack_name, role) for role in PD_ROLES}
@@ -165,14 +174,51 @@ for stack_name, pd_config in stack.pd_stacks.items():
         pd_stack.router_url,
     )
     scrape_targets += pd_stack.scrape_targets()
-    traffic += pd_stack.traffic()
-    edge_targets[stack_name] = ServiceTarget(pd_stack.router_name, pd_config.router.service.port)
+    pd_router_stacks[stack_name] = pd_stack
+    route_targets[stack_name] = RouteTarget(
+        stack_name,
+        "router",
+        pd_config.prefill.served_name,
+        pd_config.router.service.port,
+        pd_stack.router_selector,
+        pd_stack.router_name,
+    )
+
+gateway = None
+if stack.inference_gateway.routes:
+    gateway = InferenceGateway(
+        "inference-gateway",
+        stack.inference_gateway,
+        namespace,
+        {name: route_targets[name] for name in stack.inference_gateway.routes},
+        security=security,
+    )
+    scrape_targets += gateway.scrape_targets()
+    pulumi.export(
+        "inferenceGateway",
+        {
+            "gateway": gateway.gateway_name,
+            "routes": gateway.routes(),
+            "address": f"kubectl get gateway -n {stack.namespace} {gateway.gateway_name} "
+            "-o jsonpath='{.status.addresses[0].value}'",
+        },
+    )
 
 if stack.monitoring.enabled:
     monitoring = MonitoringStack("monitoring", stack.monitoring, namespace, scrape_targets)
     pulumi.export("monitoring", {"alerts": monitoring.alert_names, "dashboards": monitoring.dashboards})
 
 if stack.network_policy.enabled:
+    # Who reaches each pool and router: clients, and through the gateway its proxy
+    # (and a pool's endpoint picker).
+    via_gateway = gateway.callers_of() if gateway else {}
+    traffic = cache.traffic()
+    for pool_name, vllm_pool in vllm_pools.items():
+        traffic.append(vllm_pool.traffic(frozenset({CLIENTS}) | via_gateway.get(pool_name, frozenset())))
+    for stack_name, pd_stack in pd_router_stacks.items():
+        traffic += pd_stack.traffic(via_gateway.get(stack_name, frozenset()))
+    if gateway:
+        traffic += gateway.traffic()
     NetworkPolicies(
         "network-policies",
         stack.network_policy,
@@ -186,7 +232,7 @@ if stack.quota.enabled:
     )
     pulumi.export("quota", quota.hard)
 if stack.ingress.enabled:
-    edge = EdgeIngress("llm-serving", stack.ingress, namespace, edge_targets)
+    edge = EdgeIngress("llm-serving", stack.ingress, namespace, route_targets)
     pulumi.export("ingress", edge.urls)
 
 pulumi.export("namespace", namespace)

@@ -10,25 +10,16 @@ names in its `router.middlewares` annotation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.inference_gateway import RouteTarget
 from components.labels import workload_labels
 from config.schema import IngressConfig
 
 MODEL_PATH_PREFIX = "/models"
 TRAEFIK_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares"
 TRAEFIK_ENTRYPOINTS = "traefik.ingress.kubernetes.io/router.entrypoints"
-
-
-@dataclass(frozen=True)
-class ServiceTarget:
-    """A Service that serves the OpenAI API for one model."""
-
-    service: str
-    port: int
 
 
 def model_path(name: str) -> str:
@@ -45,7 +36,7 @@ class EdgeIngress(pulumi.ComponentResource):
         name: str,
         spec: IngressConfig,
         namespace: pulumi.Input[str],
-        targets: dict[str, ServiceTarget],
+        targets: dict[str, RouteTarget],
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:edge:EdgeIngress", name, None, opts)
@@ -98,13 +89,14 @@ class EdgeIngress(pulumi.ComponentResource):
                 )
             ]
 
-        def path(prefix: str, target: ServiceTarget) -> k8s.networking.v1.HTTPIngressPathArgs:
+        def path(prefix: str, target: RouteTarget) -> k8s.networking.v1.HTTPIngressPathArgs:
             return k8s.networking.v1.HTTPIngressPathArgs(
                 path=prefix,
                 path_type="Prefix",
                 backend=k8s.networking.v1.IngressBackendArgs(
                     service=k8s.networking.v1.IngressServiceBackendArgs(
-                        name=target.service, port=k8s.networking.v1.ServiceBackendPortArgs(number=target.port)
+                        name=target.service_name,
+                        port=k8s.networking.v1.ServiceBackendPortArgs(number=target.port),
                     )
                 ),
             )

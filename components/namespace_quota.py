@@ -91,8 +91,8 @@ class Budget:
 
 def stack_budget(stack: StackConfig, layouts: dict[str, PoolLayout]) -> Budget:
     """The stack at its largest: pools at max replicas + rollout surge (each replica
-    `layouts[pool].nodes_per_replica` pods), routers + surge, one prefetch Job per pool
-    (an upper bound: pools sharing a model share one), claims."""
+    `layouts[pool].nodes_per_replica` pods), routers + surge, endpoint pickers, one
+    prefetch Job per pool (an upper bound: pools sharing a model share one), claims."""
     budget = Budget()
     pools = stack.serving_pools()
     for name, pool in pools.items():
@@ -110,6 +110,14 @@ def stack_budget(stack: StackConfig, layouts: dict[str, PoolLayout]) -> Budget:
             router.replicas + ROUTER_MAX_SURGE,
             {"cpu": router.resources.cpu, "memory": router.resources.memory},
             {"cpu": router.resources.effective_cpu_limit, "memory": router.resources.memory},
+        )
+    picker = stack.inference_gateway.endpoint_picker
+    for _ in [route for route in stack.inference_gateway.routes if route in stack.pools]:
+        # One picker Deployment per routed pool; Recreate strategy, so no surge.
+        budget.add_pods(
+            picker.replicas,
+            {"cpu": picker.resources.cpu, "memory": picker.resources.memory},
+            {"cpu": picker.resources.effective_cpu_limit, "memory": picker.resources.memory},
         )
     if stack.model_cache.prefetch.enabled:
         budget.add_pods(len(pools), PREFETCH_REQUESTS, PREFETCH_LIMITS)

@@ -22,7 +22,13 @@ from components.scrape_target import ScrapeTarget
 from components.security.pod_security import PodSecurity
 from components.security.traffic import API_SERVER, CLIENTS, PROMETHEUS, ServedPort, Workload
 from components.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
-from components.workload import disruption_budget, in_cluster_url, service_spec, service_url
+from components.workload import (
+    disruption_budget,
+    in_cluster_url,
+    service_account_with_role,
+    service_spec,
+    service_url,
+)
 from config.router_args import RoleEndpoint, render_router_args
 from config.schema import PD_ROLES, PDStackConfig, role_pool_name
 from config.vllm_args import render_kv_transfer_args, render_vllm_args
@@ -122,8 +128,9 @@ class PDRouterStack(pulumi.ComponentResource):
         self.router_url = service_url(service, config.router.service.port)
         self.register_outputs({"routerUrl": self.router_url})
 
-    def traffic(self) -> list[Workload]:
-        """Clients call the router; the router calls both roles; each role reaches the
+    def traffic(self, router_callers: frozenset[str] = frozenset()) -> list[Workload]:
+        """Clients (and `router_callers`, e.g. a gateway's proxy) call the router; the
+        router calls both roles; each role reaches the
         other's NIXL side channel (the handshake goes decode -> prefill in vLLM's
         NixlConnector, and both roles run kv_both); Prometheus scrapes all three."""
         config = self.spec.config
@@ -137,7 +144,7 @@ class PDRouterStack(pulumi.ComponentResource):
             self.router_name,
             self.router_selector,
             (
-                ServedPort(PORT_NAME, config.router.service.port, frozenset({CLIENTS})),
+                ServedPort(PORT_NAME, config.router.service.port, frozenset({CLIENTS}) | router_callers),
                 ServedPort(METRICS_PORT_NAME, config.router.metrics_port, frozenset({PROMETHEUS})),
             ),
             frozenset({API_SERVER}) if config.router.discovery == "pods" else frozenset(),
@@ -187,33 +194,13 @@ class PDRouterStack(pulumi.ComponentResource):
         self, router_name: str, labels: dict[str, str], child: pulumi.ResourceOptions
     ) -> k8s.core.v1.ServiceAccount:
         """Pod discovery needs exactly get/list/watch on pods in this namespace."""
-        account = k8s.core.v1.ServiceAccount(
-            f"{router_name}-sa", metadata=self._metadata(router_name, labels), opts=child
+        return service_account_with_role(
+            router_name,
+            self._metadata(router_name, labels),
+            self.spec.namespace,
+            [k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods"], verbs=["get", "list", "watch"])],
+            child,
         )
-        role = k8s.rbac.v1.Role(
-            f"{router_name}-role",
-            metadata=self._metadata(router_name, labels),
-            rules=[
-                k8s.rbac.v1.PolicyRuleArgs(
-                    api_groups=[""], resources=["pods"], verbs=["get", "list", "watch"]
-                )
-            ],
-            opts=child,
-        )
-        k8s.rbac.v1.RoleBinding(
-            f"{router_name}-rolebinding",
-            metadata=self._metadata(router_name, labels),
-            role_ref=k8s.rbac.v1.RoleRefArgs(
-                api_group="rbac.authorization.k8s.io", kind="Role", name=role.metadata.name
-            ),
-            subjects=[
-                k8s.rbac.v1.SubjectArgs(
-                    kind="ServiceAccount", name=account.metadata.name, namespace=self.spec.namespace
-                )
-            ],
-            opts=child,
-        )
-        return account
 
     def _router_deployment(
         self,
@@ -224,7 +211,9 @@ class PDRouterStack(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> k8s.apps.v1.Deployment:
         router = self.spec.config.router
-        scratch = self.security.router_scratch()
+        # The router mounts no cache: non-root whatever the storage.
+        security = self.security.without_cache()
+        scratch = security.tmp_scratch()
         # --api-key $(VLLM_API_KEY): the key the router presents to the workers.
         env = [*scratch.env, *([secrets.api_key.env("VLLM_API_KEY")] if secrets.api_key else [])]
 
@@ -255,7 +244,7 @@ class PDRouterStack(pulumi.ComponentResource):
                         service_account_name=service_account.metadata.name if service_account else None,
                         # Only pod discovery talks to the API server.
                         automount_service_account_token=service_account is not None,
-                        security_context=self.security.pod_context,
+                        security_context=security.pod_context,
                         volumes=scratch.volumes,
                         containers=[
                             k8s.core.v1.ContainerArgs(
@@ -280,7 +269,7 @@ class PDRouterStack(pulumi.ComponentResource):
                                         "memory": router.resources.memory,
                                     },
                                 ),
-                                security_context=self.security.container_context,
+                                security_context=security.container_context,
                                 volume_mounts=scratch.mounts,
                                 liveness_probe=probe("/liveness", 10),
                                 readiness_probe=probe("/readiness", 5),

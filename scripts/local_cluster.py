@@ -35,8 +35,8 @@ STATE = ROOT / ".local" / "cluster"
 PKI = STATE / "pki"
 KUBECONFIG = STATE / "kubeconfig"
 NODES_FILE = ROOT / "scripts" / "local-cluster-nodes.yaml"
-# The shared CRD schema set and the project's own additions (tests/schemas.py reads both).
-CRD_DIRS = (ROOT.parent / "shared" / "schemas" / "crds", ROOT / "schemas" / "crds")
+# CRD schemas: the shared set and the project's own additions (schemas/crds/).
+CRD_DIRS = [ROOT / "schemas" / "crds", ROOT.parent / "shared" / "schemas" / "crds"]
 API_PORT = int(os.environ.get("LOCAL_CLUSTER_API_PORT", "36443"))
 ETCD_PORT = int(os.environ.get("LOCAL_CLUSTER_ETCD_PORT", "23791"))
 SERVICE_CIDR = "10.96.0.0/16"

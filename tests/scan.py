@@ -33,14 +33,19 @@ ACCEPTED = {
     "and Always would make every pod start depend on the registry (air-gapped workstations)",
     "CKV_K8S_35": "vLLM and vllm-router read their API key only from `--api-key` or the VLLM_API_KEY "
     "environment variable (from the Secret, never a literal); the HF token is a file",
-    "CKV_K8S_38": "routers with pod discovery watch pods through the API: their own ServiceAccount "
-    "with get/list/watch on pods in the namespace only; every other pod mounts no token",
+    "CKV_K8S_38": "routers with pod discovery and endpoint pickers watch the API: each its own "
+    "ServiceAccount with read access to what it watches in the namespace only; every other "
+    "pod mounts no token",
     "CKV_K8S_8": "a multi-node group's worker runs only a Ray node and serves no HTTP: when Ray "
     "stops its container exits and LeaderWorkerSet recreates the group; the leader has the probes",
     "CKV_K8S_9": "the same worker: the group is ready when its leader (vLLM) is",
 }
 # Checks accepted only on some workloads, by the end of the workload's name.
-ACCEPTED_ONLY_ON = {"CKV_K8S_38": "-router", "CKV_K8S_8": "-group-worker", "CKV_K8S_9": "-group-worker"}
+ACCEPTED_ONLY_ON = {
+    "CKV_K8S_38": ("-router", "-epp"),
+    "CKV_K8S_8": ("-group-worker",),
+    "CKV_K8S_9": ("-group-worker",),
+}
 MAX_FAILED_PER_WORKLOAD = 4
 
 

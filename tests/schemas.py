@@ -3,8 +3,8 @@
 Built-in kinds: the Kubernetes OpenAPI schema via `kubernetes-validate`, strict (an
 unknown field is an error, as it would be silently dropped by the API server).
 Custom resources: the CRD schemas in ../shared/schemas/crds/ and the project's own
-schemas/crds/ (CRDs the shared set lacks, e.g. Traefik's Middleware), made strict the same
-way: any object schema that lists properties and does not preserve unknown fields
+schemas/crds/ (schemas the shared set lacks, each with its upstream source), made
+strict the same way: any object schema that lists properties and does not preserve unknown fields
 rejects others.
 """
 
@@ -20,8 +20,8 @@ import kubernetes_validate
 from harness import ROOT
 
 KUBERNETES_VERSION = "1.36.0"
-# The shared schema set, then the project's own additions (same file format).
-CRD_DIRS = (ROOT.parent / "shared" / "schemas" / "crds", ROOT / "schemas" / "crds")
+# The project's own schemas first: they add kinds the shared set lacks.
+CRD_DIRS = [ROOT / "schemas" / "crds", ROOT.parent / "shared" / "schemas" / "crds"]
 BUILTIN_GROUPS = {
     "",
     "apps",
@@ -66,11 +66,11 @@ def _strict(schema: dict) -> dict:
 @cache
 def crd_schema(api_version: str, kind: str) -> dict:
     group, version = api_version.split("/")
-    for directory in CRD_DIRS:
-        path = directory / f"{group}_{kind}_{version}.json"
-        if path.exists():
-            return _strict(json.loads(path.read_text())["openAPIV3Schema"])
-    raise AssertionError(f"no CRD schema for {api_version} {kind} in {', '.join(map(str, CRD_DIRS))}")
+    paths = [directory / f"{group}_{kind}_{version}.json" for directory in CRD_DIRS]
+    existing = [path for path in paths if path.exists()]
+    if not existing:
+        raise AssertionError(f"no CRD schema for {api_version} {kind} in {', '.join(map(str, CRD_DIRS))}")
+    return _strict(json.loads(existing[0].read_text())["openAPIV3Schema"])
 
 
 def validation_errors(manifest: dict) -> list[str]:

@@ -26,6 +26,7 @@ STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").gl
 NAME = "app.kubernetes.io/name"
 COMPONENT = "app.kubernetes.io/component"
 INSTANCE = "app.kubernetes.io/instance"
+GATEWAY_NAME = "gateway.networking.k8s.io/gateway-name"
 GROUP_ROLE = "llm-serving.io/group-role"
 
 
@@ -150,8 +151,9 @@ class Network:
 
 
 def stack_pods(run: ProgramRun) -> list[Pod]:
-    """One pod per Deployment and Job, and a leader and a worker per LeaderWorkerSet,
-    as the program's pod templates describe them."""
+    """One pod per Deployment and Job, a leader and a worker per LeaderWorkerSet, as
+    the program's pod templates describe them; and a Gateway's proxy pod, as Gateway
+    API implementations run it in the Gateway's namespace (labelled with its name)."""
     named_templates = [
         (w.inputs["metadata"]["name"], w.inputs["spec"]["template"])
         for w in run.of_kind("Deployment") + run.of_kind("Job")
@@ -170,7 +172,29 @@ def stack_pods(run: ProgramRun) -> list[Pod]:
             for port in container.get("ports", [])
         }
         pods.append(Pod(name, NAMESPACE, template["metadata"]["labels"], f"10.42.0.{index + 10}", ports))
+    for index, gateway in enumerate(sorted(gateways(run))):
+        labels = {GATEWAY_NAME: gateway, COMPONENT: "gateway-proxy", INSTANCE: gateway}
+        pods.append(Pod(f"{gateway}-proxy", NAMESPACE, labels, f"10.42.1.{index + 10}", {"listener": 8080}))
     return pods
+
+
+def gateways(run: ProgramRun) -> set[str]:
+    """The Gateways our HTTPRoutes attach to."""
+    return {ref["name"] for route in run.of_kind("HTTPRoute") for ref in route.inputs["spec"]["parentRefs"]}
+
+
+def routed(run: ProgramRun) -> tuple[set[str], set[str]]:
+    """(pools routed through an InferencePool, Services routed directly) by the gateway."""
+    backends = [
+        ref
+        for route in run.of_kind("HTTPRoute")
+        for rule in route.inputs["spec"]["rules"]
+        for ref in rule.get("backendRefs", [])
+    ]
+    return (
+        {ref["name"] for ref in backends if ref.get("kind") == "InferencePool"},
+        {ref["name"] for ref in backends if ref.get("kind", "Service") == "Service"},
+    )
 
 
 def same_group(pod: Pod, pods: list[Pod]) -> set[str]:
@@ -180,15 +204,31 @@ def same_group(pod: Pod, pods: list[Pod]) -> set[str]:
     return {p.name for p in pods if p is not pod and p.labels.get(INSTANCE) == pod.labels[INSTANCE]}
 
 
-def needed_callers(target: Pod, pods: list[Pod], monitored: bool) -> dict[str, set[str]]:
+def needed_callers(target: Pod, pods: list[Pod], run: ProgramRun, monitored: bool) -> dict[str, set[str]]:
     """Per served port name: who needs it, from what the pod is (not from the policies)."""
     scrapers = {PROMETHEUS.name} if monitored else set()
     component = target.labels[COMPONENT]
     instance = target.labels[INSTANCE]
+    proxies = {f"{gateway}-proxy" for gateway in gateways(run)}
+    routed_pools, routed_services = routed(run)
+    if component == "gateway-proxy":
+        # The edge: anyone outside may connect, on whatever port it listens (the
+        # namespace's own pods have no egress to it: none of them needs it).
+        return {
+            "listener": {p.name for p in [TRAEFIK, PROMETHEUS, DNS, *IMPOSTORS] if p.namespace != NAMESPACE}
+        }
+    if component == "endpoint-picker":
+        return {"grpc": proxies, "grpc-health": set(), "metrics": scrapers}
     if component == "inference":
-        return {"http": {TRAEFIK.name} | scrapers | same_group(target, pods)} if target.ports else {}
+        if not target.ports:
+            return {}
+        through_gateway = proxies | {f"{instance}-epp"} if instance in routed_pools else set()
+        return {"http": {TRAEFIK.name} | scrapers | same_group(target, pods) | through_gateway}
     if component == "router":
-        return {"http": {TRAEFIK.name}, "metrics": scrapers}
+        return {
+            "http": {TRAEFIK.name} | (proxies if instance in routed_services else set()),
+            "metrics": scrapers,
+        }
     if component in ("prefill", "decode"):
         stack = instance.removesuffix(f"-{component}")
         other_role = "decode" if component == "prefill" else "prefill"
@@ -212,7 +252,7 @@ def assert_exact_reachability(run: ProgramRun, monitored: bool) -> None:
     everyone = [*pods, TRAEFIK, PROMETHEUS, DNS, *IMPOSTORS]
     assert pods
     for target in pods:
-        needed = needed_callers(target, pods, monitored)
+        needed = needed_callers(target, pods, run, monitored)
         assert set(needed) == set(target.ports), target.name
         for port_name, port in target.ports.items():
             reached_by = {
@@ -221,9 +261,11 @@ def assert_exact_reachability(run: ProgramRun, monitored: bool) -> None:
                 if source is not target and network.reaches(source, target, port)
             }
             assert reached_by == needed[port_name], f"{target.name}:{port_name} ({port})"
-        # Nothing but the served ports (any port within a multi-node group).
+        # Nothing but the served ports (any port within a multi-node group; the edge's
+        # proxy listens where its implementation chooses).
         reach_other_ports = {s.name for s in everyone if s is not target and network.reaches(s, target, 22)}
-        assert reach_other_ports == same_group(target, pods), target.name
+        edge = needed.get("listener", set())
+        assert reach_other_ports == same_group(target, pods) | edge, target.name
 
 
 def test_every_served_port_is_reachable_from_exactly_the_peers_that_need_it(stack):
@@ -244,7 +286,8 @@ def test_egress_leaves_the_namespace_only_for_dns_downloads_and_discovery(stack)
     for pod in stack_pods(run):
         component = pod.labels[COMPONENT]
         downloads = component in ("inference", "prefill", "decode", "prefetch")
-        discovers = component == "router" and any(
+        # Pods that watch the API: routers with pod discovery, endpoint pickers.
+        discovers = any(
             d.inputs["spec"]["template"]["spec"].get("automountServiceAccountToken")
             for d in run.of_kind("Deployment")
             if d.inputs["metadata"]["name"] == pod.name

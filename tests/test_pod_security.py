@@ -68,16 +68,18 @@ def test_pods_run_as_a_fixed_high_non_root_user(stack_run):
         assert context["fsGroupChangePolicy"] == "OnRootMismatch", name
 
 
-def test_only_pod_discovering_routers_get_a_token_and_their_own_account(stack_run):
+def test_only_pods_that_watch_the_api_get_a_token_and_their_own_account(stack_run):
+    """Routers with pod discovery and endpoint pickers; nothing else."""
     accounts = {a.inputs["metadata"]["name"] for a in stack_run.of_kind("ServiceAccount")}
     bound = {b.inputs["subjects"][0]["name"] for b in stack_run.of_kind("RoleBinding")}
     for name, pod in pod_specs(stack_run):
         if pod.get("automountServiceAccountToken") is False:
             assert "serviceAccountName" not in pod, name
             continue
-        assert pod["automountServiceAccountToken"] is True and name.endswith("-router"), name
+        assert pod["automountServiceAccountToken"] is True and name.endswith(("-router", "-epp")), name
         assert pod["serviceAccountName"] in accounts and pod["serviceAccountName"] in bound, name
-        assert "--service-discovery" in pod["containers"][0]["args"], name
+        if name.endswith("-router"):
+            assert "--service-discovery" in pod["containers"][0]["args"], name
 
 
 def test_every_write_path_is_on_a_writable_volume(stack_run):

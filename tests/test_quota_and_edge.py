@@ -148,7 +148,12 @@ def test_ingress_uses_the_middlewares_it_creates():
     annotations = ingress.inputs["metadata"]["annotations"]
     middlewares = {m.inputs["metadata"]["name"]: m.inputs["spec"] for m in run.of_kind("Middleware")}
     referenced = annotations["traefik.ingress.kubernetes.io/router.middlewares"].split(",")
-    assert referenced == [f"llm-serving-{name}@kubernetescrd" for name in middlewares]
+    # Rate limit first, so a rejected request costs nothing more.
+    assert referenced == [
+        "llm-serving-llm-serving-rate-limit@kubernetescrd",
+        "llm-serving-llm-serving-strip-model-prefix@kubernetescrd",
+    ]
+    assert {f"llm-serving-{name}@kubernetescrd" for name in middlewares} == set(referenced)
     rate_limits = [spec["rateLimit"] for spec in middlewares.values() if "rateLimit" in spec]
     assert rate_limits == [{"average": 20, "burst": 40, "period": "1s"}]
     (strip,) = [

@@ -13,6 +13,7 @@ import ipaddress
 import pulumi_kubernetes as k8s
 
 from components.security.traffic import (
+    ANYONE,
     API_SERVER,
     CLIENTS,
     MODEL_HUB,
@@ -42,8 +43,9 @@ def _peer(selector: PeerSelector) -> k8s.networking.v1.NetworkPolicyPeerArgs:
     )
 
 
-def _tcp(port: int) -> k8s.networking.v1.NetworkPolicyPortArgs:
-    return k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)
+def _tcp(port: int | None) -> list[k8s.networking.v1.NetworkPolicyPortArgs] | None:
+    """One TCP port, or None: every port."""
+    return None if port is None else [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)]
 
 
 def _egress_to(rule: EgressRule) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
@@ -57,7 +59,7 @@ def _egress_to(rule: EgressRule) -> k8s.networking.v1.NetworkPolicyEgressRuleArg
             )
             for cidr in rule.cidrs
         ],
-        ports=[_tcp(port) for port in rule.ports],
+        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port) for port in rule.ports],
     )
 
 
@@ -125,15 +127,19 @@ def network_policy_specs(
     specs = _namespace_wide(config.dns)
     for workload in workloads:
         ingress = [
-            k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=[_tcp(served.port)])
+            # No `from`: every source (the edge's own port).
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(ports=_tcp(served.port))
             for served in workload.ports
-            if (peers := caller_peers(served.callers))
+            if ANYONE in served.callers
+        ]
+        ingress += [
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=_tcp(served.port))
+            for served in workload.ports
+            if ANYONE not in served.callers and (peers := caller_peers(served.callers))
         ]
         # The other end of every ingress rule above whose caller is this workload.
         egress = [
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                to=[_in_namespace(target)], ports=[_tcp(served.port)]
-            )
+            k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_in_namespace(target)], ports=_tcp(served.port))
             for target in workloads
             for served in target.ports
             if workload.name in served.callers
@@ -141,6 +147,9 @@ def network_policy_specs(
         egress += [
             _egress_to(rule) for destination in sorted(workload.egress) for rule in external[destination]
         ]
+        if workload.egress_namespaces:
+            namespaces = PeerSelector(namespaces=list(workload.egress_namespaces))
+            egress.append(k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_peer(namespaces)]))
         if workload.among_themselves:
             # Every port, both ways, between the workload's own pods only.
             ingress.append(k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[_in_namespace(workload)]))

@@ -121,6 +121,11 @@ class PodSecurity:
             run_as_non_root=None if self.as_root else True,
         )
 
+    def without_cache(self) -> PodSecurity:
+        """For pods that mount no model cache (routers, endpoint pickers): storage never
+        forces them to root; only `podSecurity.runAsRoot: true` does."""
+        return PodSecurity(self.config, as_root=self.config.run_as_root is True)
+
     def model_server_scratch(self) -> PodFragment:
         """HOME (compile and JIT caches) and /tmp, for vLLM and the prefetch Job."""
         return PodFragment(
@@ -138,8 +143,9 @@ class PodSecurity:
             ],
         )
 
-    def router_scratch(self) -> PodFragment:
-        """/tmp only: the router writes no files, but a program may expect a temp dir."""
+    def tmp_scratch(self) -> PodFragment:
+        """/tmp only, for the Go and Rust programs (router, endpoint picker): they write
+        no files, but a program may expect a temp dir."""
         return PodFragment(
             volumes=[_empty_dir(TMP_VOLUME, self.config.tmp_size)],
             mounts=[k8s.core.v1.VolumeMountArgs(name=TMP_VOLUME, mount_path=TMP)],

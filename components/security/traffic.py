@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 # Callers outside the namespace, selected by config (networkPolicy.clients/.prometheus).
 CLIENTS = "clients"
 PROMETHEUS = "prometheus"
+# Any source at all: only for the edge itself (a Gateway's proxy pods).
+ANYONE = "anyone"
 # Destinations outside the cluster network (networkPolicy.modelHub/.objectStorage/.apiServer).
 MODEL_HUB = "modelHub"
 OBJECT_STORAGE = "objectStorage"
@@ -21,11 +23,12 @@ API_SERVER = "apiServer"
 
 @dataclass(frozen=True)
 class ServedPort:
-    """A TCP port a workload's pods listen on, and who may connect to it: CLIENTS,
-    PROMETHEUS, or the names of other workloads in the namespace."""
+    """A TCP port a workload's pods listen on (None: whichever ports they choose), and
+    who may connect to it: ANYONE, CLIENTS, PROMETHEUS, or the names of other workloads
+    in the namespace."""
 
     name: str
-    port: int
+    port: int | None
     callers: frozenset[str]
 
 
@@ -40,6 +43,8 @@ class Workload:
     egress: frozenset[str] = field(default_factory=frozenset)
     # Its pods talk to each other on any port (a multi-node group: Ray, NCCL, Gloo).
     among_themselves: bool = False
+    # Namespaces its pods may reach on any port (a gateway proxy's control plane).
+    egress_namespaces: tuple[str, ...] = ()
 
 
 MODEL_DOWNLOAD = frozenset({MODEL_HUB, OBJECT_STORAGE})
