@@ -223,7 +223,11 @@ def needed_callers(target: Pod, pods: list[Pod], run: ProgramRun, monitored: boo
         if not target.ports:
             return {}
         through_gateway = proxies | {f"{instance}-epp"} if instance in routed_pools else set()
-        return {"http": {TRAEFIK.name} | scrapers | same_group(target, pods) | through_gateway}
+        needed = {"http": {TRAEFIK.name} | scrapers | same_group(target, pods) | through_gateway}
+        if "ray" in target.ports:
+            # A multi-node leader's Ray head: its group's workers join it.
+            needed["ray"] = same_group(target, pods)
+        return needed
     if component == "router":
         return {
             "http": {TRAEFIK.name} | (proxies if instance in routed_services else set()),
