@@ -183,6 +183,9 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     problems += _check_pd_stacks(stack)
     problems += inference_gateway_problems(stack)
     problems += _check_secrets(stack, has_hf_token)
+    problems += _check_edge(stack)
+    problems += _check_pod_security(stack)
+    warnings += _security_warnings(stack)
     if problems:
         raise ConfigError(problems)
     return CapacityReport(pools=capacities, warnings=warnings)
@@ -277,6 +280,55 @@ def _extra_args_problems(key: str, conflicts: dict[str, str]) -> list[Problem]:
     ]
 
 
+def _check_edge(stack: StackConfig) -> list[Problem]:
+    """The ingress's default model must be one the stack serves."""
+    ingress = stack.ingress
+    served = [*stack.pools, *stack.pd_stacks]
+    if not ingress.enabled or ingress.default_model is None or ingress.default_model in served:
+        return []
+    return [
+        Problem(
+            "ingress.defaultModel",
+            ingress.default_model,
+            "names no pool or P/D stack of this stack",
+            f"use one of {', '.join(served)}",
+        )
+    ]
+
+
+def _check_pod_security(stack: StackConfig) -> list[Problem]:
+    """A non-root UID must be able to reach the cache: /root is 0700 in the vLLM image."""
+    mount_path = stack.model_cache.mount_path
+    if stack.pod_security.runs_as_root(stack.model_cache.mode) or not (
+        mount_path == "/root" or mount_path.startswith("/root/")
+    ):
+        return []
+    return [
+        Problem(
+            "modelCache.mountPath",
+            mount_path,
+            f"is under /root, which the vLLM image keeps at mode 0700: pods running as UID "
+            f"{stack.pod_security.run_as_user} cannot reach it",
+            "use a path outside /root such as /var/cache/huggingface (the default), or set "
+            "llm-serving:podSecurity.runAsRoot: true",
+        )
+    ]
+
+
+def _security_warnings(stack: StackConfig) -> list[str]:
+    """Say so when pods run as root because the storage needs it (never silently)."""
+    security = stack.pod_security
+    if security.run_as_root is None and security.runs_as_root(stack.model_cache.mode):
+        return [
+            "pods run as root: the hostPath model cache is a node directory kubelet creates "
+            "owned by root (fsGroup does not apply to hostPath). To run as UID "
+            f"{security.run_as_user}: on the node, `install -d -o {security.run_as_user} "
+            f"-g {security.fs_group} {stack.model_cache.host_path.path}`, then set "
+            "llm-serving:podSecurity.runAsRoot: false"
+        ]
+    return []
+
+
 def _check_secrets(stack: StackConfig, has_hf_token: bool) -> list[Problem]:
     if has_hf_token or stack.hugging_face.existing_secret:
         return []
@@ -325,8 +377,8 @@ class _PoolChecker:
         arch = self._model()
         gpu_product, gpu = self._smallest_gpu()
         self._extra_args()
-        self._storage()
         if arch is None or gpu is None:
+            self._storage()
             return None
         max_model_len = pool.max_model_len or arch.max_context
         checks = [
@@ -335,6 +387,8 @@ class _PoolChecker:
             self._quantization(arch),
             self._dtype(arch, gpu_product, gpu),
         ]
+        # After _parallelism: a multi-node replica is several pods.
+        self._storage()
         if not all(checks):
             return None
         return self._fit(arch, gpu_product, gpu, max_model_len)
@@ -384,9 +438,10 @@ class _PoolChecker:
 
     def _storage(self) -> None:
         cache = self.stack.model_cache
-        if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and self.pool.max_pods > 1:
+        pods = self.pool.max_pods * (self.layout.nodes_per_replica if self.layout else 1)
+        if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and pods > 1:
             self.warnings.append(
-                f"{self.key}: {self.pool.max_pods} pods share one ReadWriteOnce model-cache "
+                f"{self.key}: {pods} pods share one ReadWriteOnce model-cache "
                 "claim; they must all run on one node (set modelCache.pvc.accessMode to "
                 "ReadWriteMany or use modelCache.mode longhorn for a multi-node pool)"
             )

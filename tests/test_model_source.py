@@ -102,24 +102,20 @@ def s3_server(tmp_path_factory):
 def s3_stack(endpoint: str, mount_path: Path) -> dict:
     config = copy.deepcopy(stack_file_config(ROOT / "Pulumi.dev.yaml"))
     config["llm-serving:modelCache"]["mountPath"] = str(mount_path)
-    config["llm-serving:pools"] = {
-        POOL: {
-            **config["llm-serving:pools"][POOL],
-            "source": {
-                "s3": {
-                    "endpoint": endpoint,
-                    "bucket": BUCKET,
-                    "prefix": PREFIX,
-                    "credentials": {"secretName": CREDENTIALS_SECRET},
-                }
-            },
+    config["llm-serving:pools"][POOL]["source"] = {
+        "s3": {
+            "endpoint": endpoint,
+            "bucket": BUCKET,
+            "prefix": PREFIX,
+            "credentials": {"secretName": CREDENTIALS_SECRET},
         }
     }
     return config
 
 
 def job_container(run) -> dict:
-    (job,) = run.of_kind("Job")
+    """The S3 pool's prefetch Job's container."""
+    (job,) = [j for j in run.of_kind("Job") if j.inputs["metadata"]["name"] == f"{POOL}-prefetch"]
     (container,) = job.inputs["spec"]["template"]["spec"]["containers"]
     return container
 
@@ -239,7 +235,7 @@ def test_a_cache_path_source_serves_that_directory_and_downloads_nothing():
     config = s3_stack("http://unused:1", Path("/models"))
     config["llm-serving:pools"][POOL]["source"] = {"cachePath": "llama/8b-instruct"}
     run = run_program(config)
-    assert run.of_kind("Job") == [j for j in run.of_kind("Job") if "qwen" in j.inputs["metadata"]["name"]]
+    assert f"{POOL}-prefetch" not in {j.inputs["metadata"]["name"] for j in run.of_kind("Job")}
     (deployment,) = [d for d in run.of_kind("Deployment") if d.inputs["metadata"]["name"] == POOL]
     (vllm,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
     assert vllm["args"][0] == "/models/llama/8b-instruct"

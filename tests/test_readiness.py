@@ -26,10 +26,10 @@ def test_cluster_ip_services_leave_readiness_to_their_deployments():
 
 def test_a_load_balancer_waits_for_its_address():
     config = copy.deepcopy(stack_file_config(ROOT / "Pulumi.dev.yaml"))
-    pool = config["llm-serving:pools"]["qwen-2-5-0-5b"]
+    pool = config["llm-serving:pools"]["llama-3-1-8b"]
     pool["service"] = {"type": "LoadBalancer"}
     run = run_program(config)
-    annotations = run.one("Service", "qwen-2-5-0-5b").manifest["metadata"]["annotations"]
+    annotations = run.one("Service", "llama-3-1-8b").manifest["metadata"]["annotations"]
     assert annotations["pulumi.com/waitFor"] == "jsonpath={.status.loadBalancer.ingress[0]}"
     assert "pulumi.com/skipAwait" not in annotations
 
