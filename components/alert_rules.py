@@ -23,7 +23,7 @@ def _alert(name: str, expr: str, duration: str, severity: str, summary: str, des
 
 
 def _names(targets: list[ScrapeTarget]) -> str:
-    return "|".join(sorted(t.name for t in targets))
+    return promql.regex_alternatives(sorted(t.name for t in targets))
 
 
 def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertThresholds) -> dict:
@@ -96,7 +96,9 @@ def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertT
                 "per router.extraArgs (--retry-max-retries).",
             )
         )
-    deployments = f'namespace="{namespace}",deployment=~"{_names(targets)}"'
+    deployments = (
+        f"{promql.label_matcher('namespace', namespace)},deployment=~{promql.string_literal(_names(targets))}"
+    )
     rules.append(
         _alert(
             "VllmNoReadyPods",

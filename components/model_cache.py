@@ -23,15 +23,8 @@ from components.helm_addon import helm_addon, merge_values
 from components.labels import workload_labels
 from components.node_selectors import node_label_in
 from components.pod_secrets import SecretRef
+from config.names import HF_HOME_ENV, HF_TOKEN_ENV, SHARED_CLAIM_NAME, pool_claim_name, prefetch_job_name
 from config.schema import ModelCacheConfig, PoolConfig
-
-SHARED_CLAIM_NAME = "model-cache"
-
-
-def pool_claim_name(pool_name: str) -> str:
-    """The claim of one pool in `pvc` mode."""
-    return f"{pool_name}-model-cache"
-
 
 VOLUME_NAME = "model-cache"
 
@@ -57,7 +50,7 @@ class CacheMount:
         return k8s.core.v1.VolumeMountArgs(name=VOLUME_NAME, mount_path=self.mount_path)
 
     def env(self) -> list[k8s.core.v1.EnvVarArgs]:
-        return [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.mount_path)]
+        return [k8s.core.v1.EnvVarArgs(name=HF_HOME_ENV, value=self.mount_path)]
 
 
 class ModelCache(pulumi.ComponentResource):
@@ -235,14 +228,14 @@ class ModelCache(pulumi.ComponentResource):
         command = ["hf", "download", pool.model]
         if pool.revision:
             command += ["--revision", pool.revision]
-        env = [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.spec.mount_path)]
+        env = [k8s.core.v1.EnvVarArgs(name=HF_HOME_ENV, value=self.spec.mount_path)]
         if hf_token is not None:
-            env.append(hf_token.env("HF_TOKEN"))
+            env.append(hf_token.env(HF_TOKEN_ENV))
         labels = workload_labels(pool_name, "prefetch", name="model-prefetch")
         return k8s.batch.v1.Job(
             f"{self._name}-{pool_name}-prefetch",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{pool_name}-prefetch", namespace=self._namespace, labels=labels
+                name=prefetch_job_name(pool_name), namespace=self._namespace, labels=labels
             ),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=prefetch.backoff_limit,

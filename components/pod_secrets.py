@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import pulumi_kubernetes as k8s
 
+from config.names import API_KEY_ENV, HF_TOKEN_ENV
+from config.schema import EnvValue
+
 
 @dataclass(frozen=True)
 class SecretRef:
@@ -35,7 +38,14 @@ class PodSecrets:
     def env(self) -> list[k8s.core.v1.EnvVarArgs]:
         variables = []
         if self.hf_token is not None:
-            variables.append(self.hf_token.env("HF_TOKEN"))
+            variables.append(self.hf_token.env(HF_TOKEN_ENV))
         if self.api_key is not None:
-            variables.append(self.api_key.env("VLLM_API_KEY"))
+            variables.append(self.api_key.env(API_KEY_ENV))
         return variables
+
+
+def env_var(name: str, entry: EnvValue) -> k8s.core.v1.EnvVarArgs:
+    """A pool's `env` entry: its plain value, or a reference to a Secret's key."""
+    if entry.secret_key_ref is not None:
+        return SecretRef(entry.secret_key_ref.name, entry.secret_key_ref.key).env(name)
+    return k8s.core.v1.EnvVarArgs(name=name, value=entry.value)

@@ -17,7 +17,8 @@ import pulumi_kubernetes as k8s
 from components.gpu_node_selector import GpuScheduling
 from components.labels import selector_labels, workload_labels
 from components.model_cache import CacheMount
-from components.pod_secrets import PodSecrets
+from components.pod_secrets import PodSecrets, env_var
+from components.promql import label_matcher
 from components.scrape_target import ScrapeTarget
 from components.workload import disruption_budget, service_spec, service_url
 from config.schema import PoolConfig
@@ -134,7 +135,7 @@ class VllmPool(pulumi.ComponentResource):
             *secrets.env(),
             *cache.env(),
             *self.spec.extra_env,
-            *(k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(pool.env.items())),
+            *(env_var(name, entry) for name, entry in sorted(pool.env.items())),
         ]
         mounts = [cache.volume_mount()]
         if needs_shared_memory(pool):
@@ -258,10 +259,12 @@ class VllmPool(pulumi.ComponentResource):
                 opts=child,
             )
         elif scaling.mode == "keda":
-            query = pulumi.Output.concat(
-                'sum(vllm:num_requests_waiting{namespace="',
-                pulumi.Output.from_input(self.spec.namespace),
-                f'",model_name="{self.spec.pool.served_name}"}})',
+            served_name = self.spec.pool.served_name
+            query = pulumi.Output.from_input(self.spec.namespace).apply(
+                lambda namespace: (
+                    f"sum(vllm:num_requests_waiting{{{label_matcher('namespace', namespace)},"
+                    f"{label_matcher('model_name', served_name)}}})"
+                )
             )
             k8s.apiextensions.CustomResource(
                 f"{name}-scaledobject",

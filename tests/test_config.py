@@ -49,13 +49,13 @@ def test_max_model_len_defaults_to_the_models_context():
 
 def test_misspelled_top_level_key_is_named_with_a_suggestion():
     message = error_of({**config(), "namespce": "x"})
-    assert 'llm-serving:namespce = "x": unknown key' in message
+    assert "llm-serving:namespce: unknown key" in message and '"x"' not in message
     assert "did you mean 'namespace'" in message
 
 
 def test_misspelled_pool_key_is_named_with_its_path():
     message = error_of(config(tensorParalelSize=2))
-    assert "llm-serving:pools.chat.tensorParalelSize = 2: unknown key" in message
+    assert "llm-serving:pools.chat.tensorParalelSize: unknown key" in message
     assert "did you mean 'tensorParallelSize'" in message
 
 
@@ -63,7 +63,7 @@ def test_misspelled_nested_section_key_lists_the_accepted_keys_when_nothing_is_c
     values = config()
     values["modelCache"] = {"zzz": 1}
     message = error_of(values)
-    assert "llm-serving:modelCache.zzz = 1: unknown key" in message
+    assert "llm-serving:modelCache.zzz: unknown key" in message
     assert "hostPath" in message and "longhorn" in message
 
 
@@ -88,7 +88,7 @@ def test_every_problem_is_reported_at_once():
 
 def test_pool_names_must_be_dns_labels():
     message = error_of({"pools": {"Chat_Pool": {"model": LLAMA_8B}}})
-    assert "llm-serving:pools.Chat_Pool" in message and "DNS-1123" in message
+    assert "llm-serving:pools.Chat_Pool" in message and "DNS-1035" in message
 
 
 def test_at_least_one_pool_is_required():
@@ -227,8 +227,8 @@ def test_bfloat16_on_a_gpu_without_it_fails():
 
 def test_extra_args_cannot_repeat_a_typed_flag():
     message = error_of(config(extraArgs=["--max-model-len=4096", "--enable-chunked-prefill"]))
-    assert 'llm-serving:pools.chat.extraArgs = "--max-model-len"' in message
-    assert "maxModelLen" in message
+    assert "llm-serving:pools.chat.extraArgs[0]: sets --max-model-len" in message
+    assert "maxModelLen" in message and "4096" not in message
     assert "--enable-chunked-prefill" not in message
 
 

@@ -1,0 +1,57 @@
+"""Names of the Kubernetes objects and environment variables the program generates.
+
+One function or constant per generated name, used both by the components that
+create the objects and by validation, which refuses configs where two objects would
+share a name or where `env` would override a generated variable. Pure.
+"""
+
+from __future__ import annotations
+
+# Kubernetes object names we derive from pool names must stay DNS labels
+# (63 characters). The longest suffix we add is "-prefetch" (9), so pool names are
+# capped to leave room for it.
+MAX_POOL_NAME_LENGTH = 40
+PD_ROLES = ("prefill", "decode")
+
+# The Secret the program creates for `hfToken`, and the claim every pool shares in
+# `hostPath` and `longhorn` cache modes.
+HF_TOKEN_SECRET_NAME = "hf-token"
+SHARED_CLAIM_NAME = "model-cache"
+
+
+def role_pool_name(pd_stack_name: str, role: str) -> str:
+    """The pool (Deployment, Service) that serves one role of a P/D stack."""
+    return f"{pd_stack_name}-{role}"
+
+
+def router_name(pd_stack_name: str) -> str:
+    """The router's Deployment, Service, PDB and (pod discovery) RBAC objects."""
+    return f"{pd_stack_name}-router"
+
+
+def pool_claim_name(pool_name: str) -> str:
+    """The claim of one pool in `pvc` cache mode."""
+    return f"{pool_name}-model-cache"
+
+
+def prefetch_job_name(pool_name: str) -> str:
+    """The Job that downloads a pool's model into its claim."""
+    return f"{pool_name}-prefetch"
+
+
+# Environment variables the program sets in pods. `env` may not override them: the
+# program's value is what makes the pod work (the cache location, the side channel)
+# or what keeps a credential in its Secret.
+HF_TOKEN_ENV = "HF_TOKEN"
+API_KEY_ENV = "VLLM_API_KEY"
+HF_HOME_ENV = "HF_HOME"
+NIXL_SIDE_CHANNEL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
+NIXL_SIDE_CHANNEL_PORT_ENV = "VLLM_NIXL_SIDE_CHANNEL_PORT"
+# Variable -> the config key that owns its value.
+GENERATED_ENV: dict[str, str] = {
+    HF_TOKEN_ENV: "llm-serving:hfToken or huggingFace.existingSecret",
+    API_KEY_ENV: "llm-serving:auth",
+    HF_HOME_ENV: "llm-serving:modelCache.mountPath",
+    NIXL_SIDE_CHANNEL_HOST_ENV: "(always the pod IP)",
+    NIXL_SIDE_CHANNEL_PORT_ENV: "pdStacks.<name>.kvTransfer.sideChannelPort",
+}
