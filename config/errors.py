@@ -34,6 +34,8 @@ MAX_FIX_CHARS = 500
 MAX_MESSAGE_CHARS = 1900
 # Keys whose values are free-form inputs to other programs: never echoed.
 UNSHOWN_SECTIONS = frozenset({"extraArgs", "env", "values"})
+# Keys that name a Secret (or a key in one), not hold a credential: their values are shown.
+SECRET_REFERENCE_KEYS = frozenset({"existingSecret", "secretName", "secretKey"})
 _PLAIN_KEY_PART = re.compile(r"[A-Za-z0-9_.:/-]+")
 
 
@@ -112,7 +114,10 @@ def _cut(text: str, limit: int) -> str:
 
 def _is_unshown_key(key: str) -> bool:
     parts = re.split(r"[.\[\]]", key)
-    return any(part in UNSHOWN_SECTIONS or is_credential_name(part) for part in parts)
+    return any(
+        part in UNSHOWN_SECTIONS or (is_credential_name(part) and part not in SECRET_REFERENCE_KEYS)
+        for part in parts
+    )
 
 
 def _show(value: Any) -> str | None:
@@ -210,23 +215,35 @@ def _fix_for(error: dict, root: type[BaseModel], loc: tuple) -> str:
     return "correct the value as described"
 
 
+def _split_requirement(message: str) -> tuple[str, str]:
+    """A validator's message as (what is wrong, the fix): "must be a DNS-1123 label: ..."
+    becomes ("is not valid", "use a DNS-1123 label: ..."); "<reason>. Fix: <fix>" splits."""
+    if message.startswith("must be "):
+        return "is not valid", "use " + message[len("must be ") :]
+    if message.startswith("must "):
+        return "is not valid", "the value " + message
+    reason, separator, fix = message.partition(". Fix: ")
+    return (reason, fix) if separator else (message, "correct the value as described")
+
+
 def from_validation_error(error: ValidationError, root: type[BaseModel]) -> ConfigError:
     """Translate pydantic's errors into key/reason/fix problems."""
     problems = []
     for item in error.errors(include_url=False):
         loc = schema_loc(root, tuple(item["loc"]))
         reason = item["msg"]
+        fix = _fix_for(item, root, loc)
         if item["type"] == "extra_forbidden":
             reason = "unknown key (its value is not shown: it may be a secret)"
         elif reason.startswith("Value error, "):
-            reason = reason[len("Value error, ") :]
+            reason, fix = _split_requirement(reason[len("Value error, ") :])
         value = _MISSING if item["type"] == "missing" else item.get("input", _MISSING)
         problems.append(
             Problem(
                 key=key_path(loc),
                 value=value,
                 reason=reason,
-                fix=_fix_for(item, root, loc),
+                fix=fix,
                 show_value=item["type"] != "extra_forbidden",
             )
         )

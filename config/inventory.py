@@ -109,20 +109,20 @@ def check_object_names(stack: StackConfig, *, has_hf_token: bool) -> list[Proble
     """Two config keys that would create objects of one kind and name: one problem per
     pair of keys, reported at the key that comes first in the stack file."""
     first: dict[tuple[str, str], PlannedObject] = {}
-    clashes: dict[tuple[str, str, str], list[str]] = {}
+    clashes: dict[tuple[str, str], list[str]] = {}
     for planned in planned_objects(stack, has_hf_token=has_hf_token):
         seen = first.setdefault((planned.kind, planned.name), planned)
         if seen is not planned and seen.key != planned.key:
-            clashes.setdefault((seen.key, planned.key, planned.name), []).append(planned.kind)
+            clashes.setdefault((seen.key, planned.key), []).append(f"{planned.kind} {planned.name}")
     return [
         Problem(
             first_key,
             None,
-            f"names objects {name!r} ({', '.join(kinds)}), and llm-serving:{second_key} would create "
-            f"objects of the same kind and name; a namespace holds one of each",
+            f"creates {', '.join(objects)}, and llm-serving:{second_key} would create the same; "
+            "a namespace holds one object of a kind and name",
             f"rename {first_key} or {second_key}",
         )
-        for (first_key, second_key, name), kinds in clashes.items()
+        for (first_key, second_key), objects in clashes.items()
     ]
 
 

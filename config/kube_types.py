@@ -228,9 +228,21 @@ _IMAGE_REFERENCE = re.compile(
 _IMAGE_NAME_MAX = 255
 
 
+def _has_valid_first_component(name: str) -> bool:
+    """As the container runtimes read a name: the first component is a registry only
+    when it has a '.' or ':' or is 'localhost'; otherwise it is a (lowercase) path
+    component, so 'VLLM/vllm-openai' is no valid reference."""
+    first, slash, _ = name.partition("/")
+    if not slash or "." in first or ":" in first or first == "localhost" or first.startswith("["):
+        return True
+    return re.fullmatch(_PATH_COMPONENT, first) is not None
+
+
 def pinned_image(value: str) -> str:
     """An OCI image reference pinned to a version tag or a full sha256 digest."""
     match = _IMAGE_REFERENCE.fullmatch(value)
+    if match is not None and not _has_valid_first_component(match["name"]):
+        match = None
     if match is None or len(match["name"]) > _IMAGE_NAME_MAX:
         raise ValueError(
             "must be an image reference such as 'registry.example.com/team/image:v1.2' or "

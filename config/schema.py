@@ -164,7 +164,10 @@ def is_within(path: str, directory: str) -> bool:
 
 def _host_path(value: str) -> str:
     if any(is_within(value, directory) for directory in SYSTEM_DIRECTORIES) or value in SYSTEM_PARENTS:
-        raise ValueError("is a system directory of the node; a pod writing there could take the node over")
+        raise ValueError(
+            "is a system directory of the node; a pod writing there could take the node over. "
+            "Fix: use a directory of its own, such as /var/lib/llm-models"
+        )
     return value
 
 
@@ -349,7 +352,10 @@ def _env_value_shorthand(value: object) -> object:
     """`NAME: text` is shorthand for `NAME: {value: text}`; YAML numbers become text
     (Kubernetes env values are strings); booleans are ambiguous and refused."""
     if isinstance(value, bool):
-        raise ValueError('is a boolean; quote it ("true" or "1") as the program it configures expects')
+        raise ValueError(
+            "is a boolean, and env values are text. "
+            'Fix: quote it ("true" or "1", as the program reading it expects)'
+        )
     if isinstance(value, str):
         return {"value": value}
     if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
