@@ -172,17 +172,19 @@ def check_arguments(arguments: list[str], parser: FlagParser) -> list[InputProbl
     return problems
 
 
-def check_env(env: dict[str, object]) -> list[InputProblem]:
-    """Every problem of a pool's `env` (values are schema.EnvValue: value or secretKeyRef)."""
+def check_env(env: dict[str, object], also_generated: dict[str, str] | None = None) -> list[InputProblem]:
+    """Every problem of a pool's `env` (values are schema.EnvValue: value or secretKeyRef).
+    `also_generated`: variables the program sets for this pool only, with their keys."""
+    generated = {**GENERATED_ENV, **(also_generated or {})}
     problems = []
     for name, entry in env.items():
         where = f".{name}"
-        if name in GENERATED_ENV:
+        if name in generated:
             problems.append(
                 InputProblem(
                     where,
                     "is set by the program; a second value would override it",
-                    f"remove it and use {GENERATED_ENV[name]}",
+                    f"remove it and use {generated[name]}",
                 )
             )
             continue

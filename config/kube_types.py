@@ -323,6 +323,14 @@ served_model_name = matching(
 )
 
 
+# NCCL_SOCKET_IFNAME / GLOO_SOCKET_IFNAME: interface names or prefixes, comma-separated,
+# optionally led by '^' (exclude) or '=' (exact).
+_NETWORK_INTERFACES = re.compile(r"[=^]?[A-Za-z0-9_.:-]+(,[A-Za-z0-9_.:-]+)*")
+network_interfaces = matching(
+    _NETWORK_INTERFACES, 256, "must be network interface names such as 'eth0', 'ib0,ib1' or '^lo,docker'"
+)
+
+
 # --- the types the schema uses --------------------------------------------------------
 
 DnsLabel = Annotated[str, AfterValidator(dns_1123_label)]
@@ -345,3 +353,4 @@ ChartVersion = Annotated[str, AfterValidator(chart_version)]
 ModelId = Annotated[str, AfterValidator(model_id)]
 GitRevision = Annotated[str, AfterValidator(git_revision)]
 ServedModelName = Annotated[str, AfterValidator(served_model_name)]
+NetworkInterfaces = Annotated[str, AfterValidator(network_interfaces)]

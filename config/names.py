@@ -47,11 +47,22 @@ API_KEY_ENV = "VLLM_API_KEY"
 HF_HOME_ENV = "HF_HOME"
 NIXL_SIDE_CHANNEL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
 NIXL_SIDE_CHANNEL_PORT_ENV = "VLLM_NIXL_SIDE_CHANNEL_PORT"
-# Variable -> the config key that owns its value.
+# Multi-node groups: the interfaces NCCL and Gloo use (from multiNode), and what the
+# LeaderWorkerSet webhook injects into every pod of a group.
+NCCL_SOCKET_IFNAME_ENV = "NCCL_SOCKET_IFNAME"
+GLOO_SOCKET_IFNAME_ENV = "GLOO_SOCKET_IFNAME"
+LWS_INJECTED_ENV = ("LWS_LEADER_ADDRESS", "LWS_GROUP_SIZE", "LWS_WORKER_INDEX", "LWS_NAME", "LWS_GROUP_INDEX")
+# Variable -> the config key that owns its value. The NCCL/Gloo interface variables
+# are generated only when multiNode names an interface (see `generated_env`).
 GENERATED_ENV: dict[str, str] = {
     HF_TOKEN_ENV: "llm-serving:hfToken or huggingFace.existingSecret",
     API_KEY_ENV: "llm-serving:auth",
     HF_HOME_ENV: "llm-serving:modelCache.mountPath",
     NIXL_SIDE_CHANNEL_HOST_ENV: "(always the pod IP)",
     NIXL_SIDE_CHANNEL_PORT_ENV: "pdStacks.<name>.kvTransfer.sideChannelPort",
+    **{name: "(set by the LeaderWorkerSet controller)" for name in LWS_INJECTED_ENV},
+}
+MULTI_NODE_ENV: dict[str, str] = {
+    NCCL_SOCKET_IFNAME_ENV: "multiNode.ncclSocketIfname",
+    GLOO_SOCKET_IFNAME_ENV: "multiNode.glooSocketIfname",
 }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from config.catalog import (
     BUILTIN_GPUS,
@@ -38,6 +38,7 @@ from config.kube_types import (
     LabelValue,
     MetricName,
     ModelId,
+    NetworkInterfaces,
     PinnedImage,
     Port,
     PositiveQuantity,
@@ -67,6 +68,9 @@ VLLM_ROUTER_IMAGE = "vllm/vllm-router:v0.1.17"
 GPU_OPERATOR_CHART_VERSION = "v25.3.4"
 LONGHORN_CHART_VERSION = "1.9.1"
 KUBE_PROMETHEUS_STACK_CHART_VERSION = "82.0.0"
+# The LeaderWorkerSet controller release; scripts/tools.sh builds the same version
+# for the local cluster (LWS_VERSION there).
+LWS_CHART_VERSION = "0.9.0"
 
 
 class Section(CatalogEntry):
@@ -139,6 +143,17 @@ class GpuConfig(Section):
     taint: GpuTaint = Field(default_factory=GpuTaint)
     max_gpus_per_node: Int32 = Field(default=8, gt=0, le=64)
     operator: GpuOperatorConfig = Field(default_factory=GpuOperatorConfig)
+
+
+class LeaderWorkerSetControllerConfig(HelmChartConfig):
+    """The LeaderWorkerSet controller that multi-node pools need (sigs.k8s.io/lws);
+    off by default: most clusters that run multi-node inference already have it."""
+
+    install: bool = False
+    chart_version: ChartVersion = LWS_CHART_VERSION
+    # The project publishes its chart only as an OCI artifact.
+    repository: ChartRepository = "oci://registry.k8s.io/lws/charts"
+    namespace: DnsLabel = "lws-system"
 
 
 class VllmDefaults(Section):
@@ -380,6 +395,39 @@ class EnvValue(Section):
 EnvEntry = Annotated[EnvValue, BeforeValidator(_env_value_shorthand)]
 
 
+class MultiNodeConfig(Section):
+    """A pool whose replica needs more GPUs than one node has
+    (tensorParallelSize x pipelineParallelSize) runs each replica as a
+    LeaderWorkerSet group: one pod per node, a Ray head on the leader."""
+
+    # GPUs of one node. Default: the GPU catalog's gpusPerNode for the pool's
+    # product, else llm-serving:gpu.maxGpusPerNode.
+    gpus_per_node: Int32 | None = Field(default=None, gt=0, le=64)
+    # A node label (e.g. a rack or NVLink-domain label): each group then owns one
+    # domain of it exclusively (LWS exclusive-topology). Never the hostname label:
+    # a group spans several nodes.
+    topology_key: LabelKey | None = None
+    # Network interfaces NCCL and Gloo use between the group's pods (NCCL_SOCKET_IFNAME,
+    # GLOO_SOCKET_IFNAME); unset: their own choice. Gloo defaults to NCCL's.
+    nccl_socket_ifname: NetworkInterfaces | None = None
+    gloo_socket_ifname: NetworkInterfaces | None = None
+    ray_port: Port = 6379
+
+    @field_validator("topology_key")
+    @classmethod
+    def _not_hostname(cls, value: str | None) -> str | None:
+        if value == "kubernetes.io/hostname":
+            raise ValueError(
+                "cannot be kubernetes.io/hostname: a group spans several nodes; use a rack or "
+                "NVLink-domain label, or leave it unset"
+            )
+        return value
+
+    @property
+    def gloo_interface(self) -> str | None:
+        return self.gloo_socket_ifname or self.nccl_socket_ifname
+
+
 class PoolConfig(Section):
     """N identical vLLM pods serving one model behind one Service."""
 
@@ -413,10 +461,18 @@ class PoolConfig(Section):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    multi_node: MultiNodeConfig = Field(default_factory=MultiNodeConfig)
+
+    @property
+    def gpus_per_replica(self) -> int:
+        """GPUs one copy of the model needs: tensorParallelSize x pipelineParallelSize."""
+        return self.tensor_parallel_size * self.pipeline_parallel_size
 
     @property
     def gpus_per_pod(self) -> int:
-        return self.tensor_parallel_size * self.pipeline_parallel_size
+        """GPUs of a single-node replica's pod (a multi-node pool's pods: see
+        config.parallel_layout.PoolLayout)."""
+        return self.gpus_per_replica
 
     @property
     def served_name(self) -> str:
@@ -563,6 +619,9 @@ class StackConfig(Section):
     vllm: VllmDefaults = Field(default_factory=VllmDefaults)
     model_cache: ModelCacheConfig = Field(default_factory=ModelCacheConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    leader_worker_set: LeaderWorkerSetControllerConfig = Field(
+        default_factory=LeaderWorkerSetControllerConfig
+    )
     # Stack additions to the catalogs; an entry with a built-in key replaces it.
     models: dict[ModelId, ModelArchitecture] = Field(default_factory=dict)
     gpus: dict[LabelValue, GpuModel] = Field(default_factory=dict)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from components import promql
-from config.names import GENERATED_ENV
+from config.names import GENERATED_ENV, LWS_INJECTED_ENV, MULTI_NODE_ENV
 from harness import FAKE_HF_TOKEN, ROOT, clean_refusal_problems, run_outcome, stack_file_config
 
 DEV_POOL = "llama-3-1-8b"
@@ -25,6 +25,9 @@ PD = "llama-3-1-8b"
 HF_LIKE = "hf_QwErTyUiOpAsDfGhJkLzXcVbNm0123456789"
 RANDOM_KEY = "Zq8Lr2Xv7Nw4Ks9Bt1Mc6Pd3Hf5Jg0Yh"
 SECRETS = [HF_LIKE, RANDOM_KEY, FAKE_HF_TOKEN, "sk-live-0123456789abcdef"]
+
+
+STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))
 
 
 def stack(name: str) -> dict:
@@ -373,16 +376,28 @@ def test_default_namespace_is_usable_when_not_created():
     assert run_outcome(config).error is None
 
 
+def _env_names(node: Any) -> set[str]:
+    """Names of every container env variable anywhere in a manifest."""
+    if isinstance(node, dict):
+        found = {e["name"] for e in node.get("env", []) if isinstance(e, dict)} if "image" in node else set()
+        return found.union(*(_env_names(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_env_names(v) for v in node))
+    return set()
+
+
 def test_every_generated_env_variable_is_known_to_validation():
     """`env` refuses the names in config/names.py; this keeps that list equal to what the
-    components really set, so it cannot drift."""
-    generated = set()
-    for stack_file in ("Pulumi.dev.yaml", "Pulumi.prod.yaml"):
-        run = run_outcome(stack(stack_file)).run
-        for resource in run.of_kind("Deployment") + run.of_kind("Job"):
-            for container in resource.inputs["spec"]["template"]["spec"]["containers"]:
-                generated |= {e["name"] for e in container.get("env", [])}
-    assert generated == set(GENERATED_ENV)
+    components really set (in every committed stack file and example), so it cannot drift."""
+    generated: set[str] = set()
+    for path in STACK_FILES:
+        run = run_outcome(stack_file_config(path)).run
+        for resource in run.resources:
+            generated |= _env_names(resource.inputs)
+    refused = set(GENERATED_ENV) | set(MULTI_NODE_ENV)
+    assert generated <= refused
+    # Every name validation refuses is one a component sets (the LWS webhook's aside).
+    assert set(GENERATED_ENV) - set(LWS_INJECTED_ENV) <= generated
 
 
 def test_label_values_are_escaped_in_promql():
