@@ -28,6 +28,12 @@ _TOKEN_PREFIX = re.compile(
 # Long strings of one token alphabet with high entropy: random keys, whatever their
 # prefix. Paths, URLs and names (with '/', '.', ':' or low entropy) do not match.
 _TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9_\-+=]+")
+_HEX = re.compile(r"[0-9a-f]+")
+# Where one token ends and the next begins inside a longer value.
+_SEPARATORS = re.compile(r"[\s=:,;'\"&?/@(){}\[\]<>]+")
+_URL_USER_INFO = re.compile(r"://[^/@\s]+:[^/@\s]+@")
+# One word of a name: lowercase, Capitalized or UPPERCASE, digits allowed.
+_NAME_PART = re.compile(r"[A-Z]?[a-z0-9]*|[A-Z0-9]+")
 _RANDOM_MIN_LENGTH = 24
 _RANDOM_MIN_BITS_PER_CHAR = 3.7
 
@@ -53,16 +59,36 @@ def _bits_per_char(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
-def looks_like_credential(value: str) -> bool:
-    """A value that may be a token or key, by its format (see module docstring)."""
-    stripped = value.strip()
-    if _TOKEN_PREFIX.match(stripped):
-        return len(stripped) >= 8
-    if len(stripped) < _RANDOM_MIN_LENGTH or not _TOKEN_ALPHABET.fullmatch(stripped):
+def _is_token(piece: str) -> bool:
+    """One whitespace- and separator-free piece of text that looks like a token."""
+    if _TOKEN_PREFIX.match(piece):
+        return len(piece) >= 8
+    if len(piece) < _RANDOM_MIN_LENGTH or not _TOKEN_ALPHABET.fullmatch(piece):
         return False
-    has_letters = any(c.isalpha() for c in stripped)
-    has_digits = any(c.isdigit() for c in stripped)
-    return has_letters and has_digits and _bits_per_char(stripped) >= _RANDOM_MIN_BITS_PER_CHAR
+    if _HEX.fullmatch(piece):
+        return False  # commit hashes and digests (revisions, image pins) are not secrets
+    parts = re.split(r"[-_]", piece)
+    if len(parts) >= 2 and all(_NAME_PART.fullmatch(part) for part in parts):
+        return False  # words joined by '-' or '_' ("llama-3-1-8b-decode"), not random
+    has_letters = any(c.isalpha() for c in piece)
+    has_digits = any(c.isdigit() for c in piece)
+    return has_letters and has_digits and _bits_per_char(piece) >= _RANDOM_MIN_BITS_PER_CHAR
+
+
+def looks_like_credential(value: str) -> bool:
+    """A value that is, or carries, a token or key: by its format (see the module
+    docstring), anywhere in it (`--hf-token=hf_...`), or as `<credential name>=<value>`
+    or URL user info (`https://user:pass@host`)."""
+    stripped = value.strip()
+    if _TOKEN_PREFIX.match(stripped) and len(stripped) >= 8:
+        return True
+    if _URL_USER_INFO.search(stripped):
+        return True
+    for word in stripped.split():
+        name = re.split(r"[=:]", word, maxsplit=1)[0]
+        if name != word and is_credential_name(name):
+            return True
+    return any(_is_token(piece) for piece in _SEPARATORS.split(stripped) if piece)
 
 
 def contains_credential(value: object) -> bool:

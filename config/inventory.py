@@ -92,6 +92,7 @@ def created_namespaces(stack: StackConfig) -> list[tuple[str, str]]:
         created.append((stack.namespace, "namespace"))
     addons = [
         (stack.gpu.operator, "gpu.operator.namespace", True),
+        (stack.leader_worker_set, "leaderWorkerSet.namespace", True),
         (stack.model_cache.longhorn, "modelCache.longhorn.namespace", stack.model_cache.mode == "longhorn"),
         (
             stack.monitoring.kube_prometheus_stack,

@@ -201,6 +201,7 @@ def absolute_path(value: str) -> str:
         or len(value) > _PATH_MAX
         or any(ord(c) < 32 or ord(c) == 127 for c in value)
         or posixpath.normpath(value) != value
+        or "//" in value
         or value == "/"
     ):
         raise ValueError(
