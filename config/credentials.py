@@ -91,6 +91,16 @@ def looks_like_credential(value: str) -> bool:
     return any(_is_token(piece) for piece in _SEPARATORS.split(stripped) if piece)
 
 
+_PIECE = re.compile(r"[^\s=:,;'\"&?/@(){}\[\]<>]+")
+REDACTED = "<redacted>"
+
+
+def redact(text: str) -> str:
+    """`text` with every token-like piece replaced: a safety net for messages that
+    quote what a user wrote (a GPU product, a model name) inside their explanation."""
+    return _PIECE.sub(lambda piece: REDACTED if _is_token(piece.group()) else piece.group(), text)
+
+
 def contains_credential(value: object) -> bool:
     """Any string inside `value` (nested dicts and lists included, keys too) that
     looks like a credential, or any key that names one."""

@@ -21,7 +21,7 @@ from typing import Any, Union, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from config.credentials import contains_credential, is_credential_name, looks_like_credential
+from config.credentials import contains_credential, is_credential_name, looks_like_credential, redact
 from config.schema_paths import keys_at, step, unwrap
 
 NAMESPACE = "llm-serving"
@@ -57,8 +57,9 @@ class Problem:
     def render(self) -> str:
         shown = _show(self.value) if self.show_value and not _is_unshown_key(self.key) else None
         value_part = f" = {shown}" if shown is not None else ""
-        reason = _cut(_one_line(self.reason), MAX_REASON_CHARS)
-        fix = _cut(_one_line(self.fix), MAX_FIX_CHARS)
+        # Reasons and fixes may quote user input (an unknown GPU product, say).
+        reason = _cut(redact(_one_line(self.reason)), MAX_REASON_CHARS)
+        fix = _cut(redact(_one_line(self.fix)), MAX_FIX_CHARS)
         return f"{self.namespace}:{_cut(self.key, MAX_KEY_CHARS)}{value_part}: {reason}. Fix: {fix}"
 
 

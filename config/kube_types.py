@@ -280,9 +280,21 @@ _CHART_REPOSITORY = re.compile(r"(https?|oci)://[A-Za-z0-9._~:/?#@!$&'()*+,;=%\[
 _URL_MAX = 2048
 
 
-http_url = matching(
+_url_syntax = matching(
     _HTTP_URL, _URL_MAX, "must be an http:// or https:// URL without spaces or control characters"
 )
+
+
+def http_url(value: str) -> str:
+    """An http(s) URL without user info: a password in it would be written into the
+    manifest in plain text."""
+    _url_syntax(value)
+    if "@" in value.split("://", 1)[1].split("/", 1)[0]:
+        raise ValueError(
+            "carries user info (user:password@) that would be stored in plain text. "
+            "Fix: remove it and give the credentials to the consumer from a Secret"
+        )
+    return value
 
 
 chart_repository = matching(

@@ -172,6 +172,16 @@ CASES = [
     Case("unknown-top-key-token", [(("apiKey",), RANDOM_KEY)], "apiKey"),
     Case("token-as-map-key", [(("pools",), {HF_LIKE.lower().replace("_", "-"): {"model": "x"}})], "pools."),
     Case("plain-text-hf-token", [], "hfToken", run_kwargs={"hf_token_secret": False}),
+    Case("token-as-gpu-product", [(pool("gpuProducts"), [HF_LIKE])], f"pools.{DEV_POOL}.gpuProducts"),
+    Case("token-as-model", [(pool("model"), HF_LIKE)], f"pools.{DEV_POOL}.model"),
+    Case(
+        "credential-in-url",
+        [
+            (pool("autoscaling"), {"mode": "keda", "prometheusUrl": "x"}),
+            (pool("autoscaling", "prometheusUrl"), f"http://admin:{RANDOM_KEY}@prom"),
+        ],
+        f"pools.{DEV_POOL}.autoscaling.prometheusUrl",
+    ),  # fmt: skip
     Case("long-value", [(pool("servedModelName"), "a" * 100_000)], f"pools.{DEV_POOL}.servedModelName"),
     Case("long-unknown-value", [(pool("notAKey"), "b" * 100_000)], f"pools.{DEV_POOL}.notAKey"),
     Case(
