@@ -16,6 +16,7 @@ from config.names import (
     HF_TOKEN_SECRET_NAME,
     PD_ROLES,
     SHARED_CLAIM_NAME,
+    epp_name,
     pool_claim_name,
     prefetch_job_name,
     role_pool_name,
@@ -68,6 +69,10 @@ def planned_objects(stack: StackConfig, *, has_hf_token: bool) -> list[PlannedOb
         if monitored:
             kinds.append("ServiceMonitor")
         objects += [PlannedObject(kind, router_name(name), key) for kind in kinds]
+    for name in stack.inference_gateway.routes:
+        if name in stack.pools:  # a P/D stack is routed to its router, no picker
+            key = f"inferenceGateway.routes.{name}"
+            objects += [PlannedObject(kind, epp_name(name), key) for kind in ("Deployment", "Service")]
     cache = stack.model_cache
     for name, _, key in stack.serving_pool_entries():
         if cache.mode == "pvc":
@@ -93,6 +98,11 @@ def created_namespaces(stack: StackConfig) -> list[tuple[str, str]]:
     addons = [
         (stack.gpu.operator, "gpu.operator.namespace", True),
         (stack.leader_worker_set, "leaderWorkerSet.namespace", True),
+        (
+            stack.inference_gateway.implementation,
+            "inferenceGateway.implementation.namespace",
+            bool(stack.inference_gateway.routes),
+        ),
         (stack.model_cache.longhorn, "modelCache.longhorn.namespace", stack.model_cache.mode == "longhorn"),
         (
             stack.monitoring.kube_prometheus_stack,

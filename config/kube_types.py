@@ -344,6 +344,23 @@ network_interfaces = matching(
 )
 
 
+# Gateway API: a listener hostname (a DNS name, optionally led by a '*.' wildcard) and
+# an HTTPRoute path prefix (RFC 3986 path characters, as the Gateway API CRD's pattern).
+_HOSTNAME = re.compile(rf"(\*\.)?{_DNS_LABEL}(\.{_DNS_LABEL})*")
+hostname = matching(
+    _HOSTNAME, DNS_SUBDOMAIN_MAX, "must be a lowercase DNS name, optionally starting with '*.'"
+)
+_HTTP_PATH = re.compile(r"(/([-A-Za-z0-9._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+)+")
+_http_path_syntax = matching(
+    _HTTP_PATH, 1024, "must be an HTTP path such as '/chat': '/' then URL path characters"
+)
+
+
+def http_path_prefix(value: str) -> str:
+    absolute_path(value)
+    return _http_path_syntax(value)
+
+
 # --- the types the schema uses --------------------------------------------------------
 
 DnsLabel = Annotated[str, AfterValidator(dns_1123_label)]
@@ -367,3 +384,5 @@ ModelId = Annotated[str, AfterValidator(model_id)]
 GitRevision = Annotated[str, AfterValidator(git_revision)]
 ServedModelName = Annotated[str, AfterValidator(served_model_name)]
 NetworkInterfaces = Annotated[str, AfterValidator(network_interfaces)]
+Hostname = Annotated[str, AfterValidator(hostname)]
+HttpPathPrefix = Annotated[str, AfterValidator(http_path_prefix)]

@@ -34,6 +34,11 @@ def pool_claim_name(pool_name: str) -> str:
     return f"{pool_name}-model-cache"
 
 
+def epp_name(pool_name: str) -> str:
+    """The endpoint picker (Deployment, Service, RBAC, ConfigMap) of a routed pool."""
+    return f"{pool_name}-epp"
+
+
 def prefetch_job_name(pool_name: str) -> str:
     """The Job that downloads a pool's model into its claim."""
     return f"{pool_name}-prefetch"

@@ -12,6 +12,7 @@ from config import parallel_layout, sizing
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import ConfigError, Problem
 from config.escape_hatches import InputProblem, check_env
+from config.gateway_checks import inference_gateway_problems
 from config.gpu_support import unsupported_settings
 from config.inventory import check_object_names, check_ports, check_reserved_namespaces, check_role_replicas
 from config.names import MULTI_NODE_ENV
@@ -118,6 +119,7 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
         warnings += checker.warnings
     problems += _check_serves_something(stack)
     problems += _check_pd_stacks(stack)
+    problems += inference_gateway_problems(stack)
     problems += _check_secrets(stack, has_hf_token)
     problems += check_object_names(stack, has_hf_token=has_hf_token)
     problems += check_reserved_namespaces(stack)

@@ -458,5 +458,7 @@ def test_unknown_config_namespaces_are_refused_with_a_suggestion():
 
 
 def test_quoted_user_input_is_redacted_in_reasons():
-    text = credentials.redact("hf_" + "0" * 34 + " not in the GPU catalog (NVIDIA-A100-80GB-PCIe, Qwen/Qwen3-0.6B)")
+    text = credentials.redact(
+        "hf_" + "0" * 34 + " not in the GPU catalog (NVIDIA-A100-80GB-PCIe, Qwen/Qwen3-0.6B)"
+    )
     assert text == "<redacted> not in the GPU catalog (NVIDIA-A100-80GB-PCIe, Qwen/Qwen3-0.6B)"

@@ -387,9 +387,11 @@ def test_default_namespace_is_usable_when_not_created():
 
 
 def _env_names(node: Any) -> set[str]:
-    """Names of every container env variable anywhere in a manifest."""
+    """Names of every env variable of a vLLM or model-download container in a manifest
+    (the containers a pool's `env` reaches, or that share its variables)."""
     if isinstance(node, dict):
-        found = {e["name"] for e in node.get("env", []) if isinstance(e, dict)} if "image" in node else set()
+        is_vllm = "image" in node and node.get("name") in ("vllm", "download")
+        found = {e["name"] for e in node.get("env", []) if isinstance(e, dict)} if is_vllm else set()
         return found.union(*(_env_names(v) for v in node.values()))
     if isinstance(node, list):
         return set().union(*(_env_names(v) for v in node))
