@@ -31,7 +31,7 @@ MAX_KEY_PART = 64
 MAX_KEY_CHARS = 200
 MAX_REASON_CHARS = 500
 MAX_FIX_CHARS = 500
-MAX_MESSAGE_CHARS = 1900
+MAX_MESSAGE_BYTES = 1900
 # Keys whose values are free-form inputs to other programs: never echoed.
 UNSHOWN_SECTIONS = frozenset({"extraArgs", "env", "values"})
 # Keys that name a Secret (or a key in one), not hold a credential: their values are shown.
@@ -75,19 +75,27 @@ class ConfigError(Exception):
     @property
     def message(self) -> str:
         if len(self.problems) == 1:
-            return "invalid stack config: " + self.problems[0].render()
+            return _cut_bytes("invalid stack config: " + self.problems[0].render(), MAX_MESSAGE_BYTES)
         header = f"invalid stack config ({len(self.problems)} problems):"
         lines = [header]
         size = len(header)
         for shown, problem in enumerate(self.problems):
             line = f"  - {problem.render()}"
-            if size + len(line) + 1 > MAX_MESSAGE_CHARS - 120:
+            if size + len(line.encode()) + 1 > MAX_MESSAGE_BYTES - 120:
                 rest = len(self.problems) - shown
                 lines.append(f"  - and {rest} more; fix the problems above and run preview again")
                 break
             lines.append(line)
-            size += len(line) + 1
-        return "\n".join(lines)
+            size += len(line.encode()) + 1
+        return _cut_bytes("\n".join(lines), MAX_MESSAGE_BYTES)
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    """At most `limit` bytes of UTF-8 (the engine prints bytes; 2 kB is the promise)."""
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    return encoded[: limit - 3].decode(errors="ignore") + "..."
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
