@@ -30,6 +30,8 @@ loaded = load_stack_config()
 stack = loaded.stack
 for warning in loaded.report.warnings:
     pulumi.log.warn(warning)
+for line in loaded.report.summary_lines():
+    pulumi.log.info(line)
 
 if stack.create_namespace:
     namespace: pulumi.Input[str] = k8s.core.v1.Namespace(
