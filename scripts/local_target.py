@@ -4,8 +4,9 @@
 file (Pulumi.<stack>.yaml) is left alone; this writes a copy for `--config-file` with
 these differences, each printed with its reason on every run:
 
-- Helm add-ons (GPU Operator, Longhorn, kube-prometheus-stack) off: their charts
-  cannot be fetched offline.
+- Helm add-ons (GPU Operator, Longhorn, kube-prometheus-stack, the LeaderWorkerSet
+  controller, the gateway implementation) off: their charts cannot be fetched
+  offline (the local cluster runs its own LeaderWorkerSet controller).
 - The API key comes from a Secret made here (`auth.existingSecret`), not from
   random.RandomPassword: the random provider cannot be built on machines that reach
   only package registries (README, "Running the engine").
@@ -46,19 +47,23 @@ API_KEY_SECRET = "vllm-api-key-local"
 HF_TOKEN_SECRET = "hf-token-local"
 
 
-def helm_addons(stack: StackConfig) -> list[tuple[str, str, bool]]:
-    """(config section, key, whether the stack installs it) of every Helm add-on."""
+def helm_addons(stack: StackConfig) -> list[tuple[tuple[str, ...], bool]]:
+    """(config key path, whether the stack installs it) of every Helm add-on."""
     return [
-        ("gpu", "operator", stack.gpu.operator.install),
+        (("gpu", "operator"), stack.gpu.operator.install),
         (
-            "modelCache",
-            "longhorn",
+            ("modelCache", "longhorn"),
             stack.model_cache.mode == "longhorn" and stack.model_cache.longhorn.install,
         ),
         (
-            "monitoring",
-            "kubePrometheusStack",
+            ("monitoring", "kubePrometheusStack"),
             stack.monitoring.enabled and stack.monitoring.kube_prometheus_stack.install,
+        ),
+        # The local cluster runs its own LeaderWorkerSet controller (scripts/local-cluster).
+        (("leaderWorkerSet",), stack.leader_worker_set.install),
+        (
+            ("inferenceGateway", "implementation"),
+            bool(stack.inference_gateway.routes) and stack.inference_gateway.implementation.install,
         ),
     ]
 
@@ -72,14 +77,14 @@ def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
     document = yaml.safe_load(stack_file.read_text()) or {}
     config = document.setdefault("config", {})
     skipped = []
-    for section, addon, installed in helm_addons(parse(config)):
+    for path, installed in helm_addons(parse(config)):
         if installed:
-            key = f"llm-serving:{section}"
-            config[key] = {
-                **config.get(key, {}),
-                addon: {**config.get(key, {}).get(addon, {}), "install": False},
-            }
-            skipped.append(f"{section}.{addon}")
+            section, *inner = path
+            node = config.setdefault(f"llm-serving:{section}", {})
+            for key in inner:
+                node = node.setdefault(key, {})
+            node["install"] = False
+            skipped.append(".".join(path))
     config["llm-serving:namespace"] = namespace
     config["llm-serving:createNamespace"] = False
     auth = config.get("llm-serving:auth", {})

@@ -26,7 +26,15 @@ from harness import ROOT, run_program
 from kube import get, kubectl, remove_namespace_and_its_volumes
 
 PULUMI = str(ROOT / "scripts" / "pulumi")
-ENGINE_STACKS = ["dev", "prod"]
+# Stacks deployed with the engine: the two environments and seed 003's examples (a
+# LeaderWorkerSet pool, run by the local cluster's LWS controller; a pool behind the
+# inference gateway with its endpoint picker).
+ENGINE_STACKS = {
+    "dev": ROOT / "Pulumi.dev.yaml",
+    "prod": ROOT / "Pulumi.prod.yaml",
+    "multinode-405b": ROOT / "examples" / "multinode-405b.yaml",
+    "llm-d-gateway": ROOT / "examples" / "llm-d-gateway.yaml",
+}
 PREVIEW_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))
 # Kinds a stack creates in its namespace; after destroy none may remain.
 NAMESPACED_KINDS = [
@@ -82,7 +90,7 @@ def test_preview_succeeds_offline_with_the_expected_creates(stack_file, cluster,
         remove_namespace_and_its_volumes(namespace)
 
 
-@pytest.fixture(scope="module", params=ENGINE_STACKS)
+@pytest.fixture(scope="module", params=sorted(ENGINE_STACKS))
 def deployed(request, cluster, tmp_path_factory):
     """One stack, up with the engine: yields what the checks need, destroys after."""
     stack = request.param
@@ -90,9 +98,7 @@ def deployed(request, cluster, tmp_path_factory):
     work = tmp_path_factory.mktemp(f"engine-{stack}")
     (work / "state").mkdir()
     env = backend_env(work / "state")
-    config_file = local_target.prepare(
-        ROOT / f"Pulumi.{stack}.yaml", namespace, work / f"Pulumi.{stack}.yaml"
-    )
+    config_file = local_target.prepare(ENGINE_STACKS[stack], namespace, work / f"Pulumi.{stack}.yaml")
     local_target.ensure_stack(stack, env)
     # A token set the way users set it, made up here (never a fixture constant).
     token = "hf_e2e" + secrets.token_hex(16)
