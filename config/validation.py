@@ -365,8 +365,8 @@ class _PoolChecker:
         arch = self._model()
         gpus = self._accepted_gpus()
         self._extra_args()
-        self._storage()
         if arch is None or not gpus:
+            self._storage()
             return None
         # The pod must fit on any of them: sizing uses the one with the least memory.
         gpu_product, gpu = min(gpus.items(), key=lambda item: item[1].torch_visible_mib)
@@ -378,6 +378,8 @@ class _PoolChecker:
             self._gpu_support(arch, gpus),
             self._scheduler(gpus, max_model_len),
         ]
+        # After _parallelism: a multi-node replica is several pods.
+        self._storage()
         if not all(checks):
             return None
         return self._fit(arch, gpu_product, gpu, max_model_len)
@@ -430,9 +432,10 @@ class _PoolChecker:
 
     def _storage(self) -> None:
         cache = self.stack.model_cache
-        if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and self.pool.max_pods > 1:
+        pods = self.pool.max_pods * (self.layout.nodes_per_replica if self.layout else 1)
+        if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and pods > 1:
             self.warnings.append(
-                f"{self.key}: {self.pool.max_pods} pods share one ReadWriteOnce model-cache "
+                f"{self.key}: {pods} pods share one ReadWriteOnce model-cache "
                 "claim; they must all run on one node (set modelCache.pvc.accessMode to "
                 "ReadWriteMany or use modelCache.mode longhorn for a multi-node pool)"
             )

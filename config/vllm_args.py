@@ -50,6 +50,12 @@ def normalize_vllm_flag(flag: str) -> str:
     return flag.split(".", 1)[0].replace("_", "-")
 
 
+def flag_name(argument: str) -> str:
+    """The flag an extraArgs item sets, as vLLM reads it: '--max_model_len=4096' ->
+    '--max-model-len'."""
+    return normalize_vllm_flag(argument.split("=", 1)[0])
+
+
 VLLM_PARSER = FlagParser(program="vLLM", owned=TYPED_FLAGS, normalize=normalize_vllm_flag)
 
 
