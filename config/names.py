@@ -52,6 +52,39 @@ API_KEY_ENV = "VLLM_API_KEY"
 HF_HOME_ENV = "HF_HOME"
 NIXL_SIDE_CHANNEL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
 NIXL_SIDE_CHANNEL_PORT_ENV = "VLLM_NIXL_SIDE_CHANNEL_PORT"
+# Model-server pods run on a read-only root: a writable HOME and /tmp (emptyDirs), and
+# these variables pointing each library there (components/security/pod_security.py).
+# A home no image ships: mounted empty, owned by fsGroup.
+HOME = "/home/llm-serving"
+TMP = "/tmp"
+USER_NAME = "llm-serving"
+CACHE = f"{HOME}/.cache"
+
+# Where each library writes, all inside the writable HOME (see the module docstring).
+CACHE_ENV = {
+    "HOME": HOME,
+    # getpass.getuser() reads USER before the passwd database, which has no entry
+    # for our UID; TorchInductor's default cache path calls it.
+    "USER": USER_NAME,
+    "TMPDIR": TMP,
+    "XDG_CACHE_HOME": CACHE,
+    "XDG_CONFIG_HOME": f"{HOME}/.config",
+    "VLLM_CACHE_ROOT": f"{CACHE}/vllm",
+    "VLLM_CONFIG_ROOT": f"{HOME}/.config/vllm",
+    "TRITON_CACHE_DIR": f"{CACHE}/triton",
+    "TORCHINDUCTOR_CACHE_DIR": f"{CACHE}/torchinductor",
+    "FLASHINFER_WORKSPACE_BASE": HOME,
+    "CUDA_CACHE_PATH": f"{CACHE}/nv/ComputeCache",
+    "NUMBA_CACHE_DIR": f"{CACHE}/numba",
+    "OUTLINES_CACHE_DIR": f"{CACHE}/outlines",
+}
+
+
+# Model pods talk to the model hub only: no usage reports to vLLM's stats server, no
+# Hugging Face telemetry (vllm/envs.py VLLM_NO_USAGE_STATS; huggingface_hub constants).
+NO_TELEMETRY_ENV = {"VLLM_NO_USAGE_STATS": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+HF_TOKEN_PATH_ENV = "HF_TOKEN_PATH"
+
 # Multi-node groups: the interfaces NCCL and Gloo use (from multiNode), and what the
 # LeaderWorkerSet webhook injects into every pod of a group.
 NCCL_SOCKET_IFNAME_ENV = "NCCL_SOCKET_IFNAME"
@@ -65,8 +98,14 @@ GENERATED_ENV: dict[str, str] = {
     HF_HOME_ENV: "llm-serving:modelCache.mountPath",
     NIXL_SIDE_CHANNEL_HOST_ENV: "(always the pod IP)",
     NIXL_SIDE_CHANNEL_PORT_ENV: "pdStacks.<name>.kvTransfer.sideChannelPort",
+    HF_TOKEN_PATH_ENV: "llm-serving:hfToken or huggingFace.existingSecret (mounted as a file)",
+    **{name: "llm-serving:podSecurity (scratch and caches on a read-only root)" for name in CACHE_ENV},
+    **{name: "(telemetry stays off)" for name in NO_TELEMETRY_ENV},
     **{name: "(set by the LeaderWorkerSet controller)" for name in LWS_INJECTED_ENV},
 }
+# Refused in env although no component renders them: the webhook's, and HF_TOKEN, which
+# would take precedence over the token file.
+RESERVED_ENV = (HF_TOKEN_ENV, *LWS_INJECTED_ENV)
 MULTI_NODE_ENV: dict[str, str] = {
     NCCL_SOCKET_IFNAME_ENV: "multiNode.ncclSocketIfname",
     GLOO_SOCKET_IFNAME_ENV: "multiNode.glooSocketIfname",

@@ -16,6 +16,8 @@ these differences, each printed with its reason on every run:
   nothing is downloaded on fake nodes.
 - Claims of a storage class with no provisioner here (Longhorn's, a named `pvc`
   class) get a pre-bound hostPath volume, as the provisioner would provide.
+- The Ingress is not awaited (`pulumi.com/skipAwait`): no ingress controller runs
+  here to give it an address.
 
 Usage: python scripts/local_target.py STACK [--namespace NS] [--out FILE]
 creates the stack in the local backend if needed and prints the path of the config
@@ -90,6 +92,10 @@ def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
     auth = config.get("llm-serving:auth", {})
     if auth.get("enabled", True) and not auth.get("existingSecret"):
         config["llm-serving:auth"] = {**auth, "existingSecret": API_KEY_SECRET}
+    ingress = config.get("llm-serving:ingress", {})
+    if ingress.get("enabled"):
+        annotations = {**ingress.get("annotations", {}), "pulumi.com/skipAwait": "true"}
+        config["llm-serving:ingress"] = {**ingress, "annotations": annotations}
     hugging_face = config.get("llm-serving:huggingFace", {})
     if "llm-serving:hfToken" not in config and not hugging_face.get("existingSecret"):
         config["llm-serving:huggingFace"] = {**hugging_face, "existingSecret": HF_TOKEN_SECRET}
@@ -159,6 +165,8 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
 
     for addon in skipped:
         note(f"skipped {addon}: Helm charts cannot be fetched offline")
+    if stack.ingress.enabled:
+        note("Ingress not awaited (pulumi.com/skipAwait): no ingress controller gives it an address here")
     objects: list[dict] = [
         {
             "apiVersion": "v1",

@@ -50,6 +50,11 @@ NAMESPACED_KINDS = [
     "horizontalpodautoscalers",
     "servicemonitors",
     "prometheusrules",
+    "networkpolicies",
+    "resourcequotas",
+    "limitranges",
+    "ingresses",
+    "middlewares.traefik.io",
 ]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from components import promql
-from config.names import GENERATED_ENV, LWS_INJECTED_ENV, MULTI_NODE_ENV
+from config.names import GENERATED_ENV, MULTI_NODE_ENV, RESERVED_ENV
 from harness import FAKE_HF_TOKEN, ROOT, clean_refusal_problems, run_outcome, stack_file_config
 
 DEV_POOL = "llama-3-1-8b"
@@ -352,9 +352,15 @@ def test_a_secret_name_with_dots_is_accepted():
     set_path(config, ("auth", "existingSecret"), "team.vllm-api-key")
     outcome = run_outcome(config, hf_token=None)
     assert outcome.error is None, outcome.error
-    env = outcome.run.one("Deployment", DEV_POOL).inputs["spec"]["template"]["spec"]["containers"][0]["env"]
-    refs = {e["name"]: e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
-    assert refs["HF_TOKEN"] == "team.hf-token" and refs["VLLM_API_KEY"] == "team.vllm-api-key"
+    pod = outcome.run.one("Deployment", DEV_POOL).inputs["spec"]["template"]["spec"]
+    refs = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+        for e in pod["containers"][0]["env"]
+        if "valueFrom" in e
+    }
+    assert refs["VLLM_API_KEY"] == "team.vllm-api-key"
+    # The token is mounted as a file from the Secret.
+    assert "team.hf-token" in {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
 
 
 def test_a_secret_enters_env_by_reference():
@@ -408,8 +414,8 @@ def test_every_generated_env_variable_is_known_to_validation():
             generated |= _env_names(resource.inputs)
     refused = set(GENERATED_ENV) | set(MULTI_NODE_ENV)
     assert generated <= refused
-    # Every name validation refuses is one a component sets (the LWS webhook's aside).
-    assert set(GENERATED_ENV) - set(LWS_INJECTED_ENV) <= generated
+    # Every name validation refuses is one a component sets (the reserved ones aside).
+    assert set(GENERATED_ENV) - set(RESERVED_ENV) <= generated
 
 
 def test_label_values_are_escaped_in_promql():
