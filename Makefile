@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv tools test lint format preview up destroy cluster-up cluster-down cluster-status clean
+.PHONY: venv tools test lint format preview up destroy cluster-up cluster-down cluster-status clean schema
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -59,6 +59,12 @@ up: cluster-up
 destroy: venv tools
 	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi destroy -s $(STACK) --yes \
 		--config-file $(CURDIR)/.local/pulumi/Pulumi.$(STACK).local.yaml
+
+# schema/stack.schema.json, generated from the pydantic models (config/json_schema.py);
+# stack files name it for editors. tests/test_stack_schema.py keeps it in sync.
+SCHEMA_OUT ?= schema/stack.schema.json
+schema: venv
+	$(BIN)/python -m config.json_schema $(SCHEMA_OUT)
 
 clean: cluster-down
 	rm -rf $(VENV) .pytest_cache .ruff_cache .local
