@@ -13,11 +13,12 @@ def helm_addon(
     chart: str,
     release_name: str,
     config: HelmChartConfig,
+    version: str,
     values: dict,
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
-    """The add-on's namespace and its pinned Helm release (a real release: hooks run,
-    `helm ls` shows it)."""
+    """The add-on's namespace and its Helm release at `version` (a release key: one of
+    release.chartVersions); a real release: hooks run, `helm ls` shows it."""
     namespace = k8s.core.v1.Namespace(
         f"{resource_name}-namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace),
@@ -27,7 +28,7 @@ def helm_addon(
         resource_name,
         name=release_name,
         chart=chart,
-        version=config.chart_version,
+        version=version,
         namespace=namespace.metadata.name,
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=config.repository),
         values=values,

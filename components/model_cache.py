@@ -23,7 +23,7 @@ from components.helm_addon import helm_addon, merge_values
 from components.labels import workload_labels
 from components.node_selectors import node_label_in
 from components.pod_secrets import SecretRef
-from config.schema import ModelCacheConfig, PoolConfig
+from config.schema import ModelCacheConfig, PoolConfig, ReleaseConfig
 
 SHARED_CLAIM_NAME = "model-cache"
 
@@ -69,7 +69,7 @@ class ModelCache(pulumi.ComponentResource):
         spec: ModelCacheConfig,
         namespace: pulumi.Input[str],
         pools: dict[str, PoolConfig],
-        prefetch_image: str,
+        release: ReleaseConfig,
         hf_token: SecretRef | None,
         opts: pulumi.ResourceOptions | None = None,
     ):
@@ -77,6 +77,7 @@ class ModelCache(pulumi.ComponentResource):
         self.spec = spec
         self._name = name
         self._namespace = namespace
+        self._release = release
         self._volume_opts = pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_destroy)
         self._mounts: dict[str, CacheMount] = {}
 
@@ -94,11 +95,9 @@ class ModelCache(pulumi.ComponentResource):
             claim_name, claim = claims[pool_name]
             ready: list[pulumi.Resource] = [claim]
             if spec.prefetch.enabled:
-                key = (claim_name, pool.model, pool.revision)
+                key = (claim_name, pool.model, release.model_revisions.get(pool.model))
                 if key not in prefetched:
-                    prefetched[key] = self._prefetch_job(
-                        pool_name, pool, claim_name, claim, prefetch_image, hf_token
-                    )
+                    prefetched[key] = self._prefetch_job(pool_name, pool, claim_name, claim, hf_token)
                 ready.append(prefetched[key])
             self._mounts[pool_name] = CacheMount(claim_name, spec.mount_path, ready)
 
@@ -186,6 +185,7 @@ class ModelCache(pulumi.ComponentResource):
                 "longhorn",
                 "longhorn",
                 longhorn,
+                self._release.chart_versions.longhorn,
                 merge_values({"persistence": {"defaultClass": False}}, longhorn.values),
                 self._volume_opts,
             )
@@ -228,13 +228,14 @@ class ModelCache(pulumi.ComponentResource):
         pool: PoolConfig,
         claim_name: str,
         claim: pulumi.Resource,
-        image: str,
         hf_token: SecretRef | None,
     ) -> k8s.batch.v1.Job:
         prefetch = self.spec.prefetch
+        images = self._release.images
         command = ["hf", "download", pool.model]
-        if pool.revision:
-            command += ["--revision", pool.revision]
+        revision = self._release.model_revisions.get(pool.model)
+        if revision:
+            command += ["--revision", revision]
         env = [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.spec.mount_path)]
         if hf_token is not None:
             env.append(hf_token.env("HF_TOKEN"))
@@ -254,7 +255,7 @@ class ModelCache(pulumi.ComponentResource):
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name="download",
-                                image=prefetch.image or image,
+                                image=images.prefetch or images.vllm,
                                 # `hf download` skips files already in the cache, so
                                 # a re-run after a partial download resumes it.
                                 command=command,

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from config.release import moved_to_release
 from config.schema_paths import keys_at
 
 NAMESPACE = "llm-serving"
@@ -78,6 +79,9 @@ def _fix_for(error: dict, root: type[BaseModel]) -> str:
     kind = error["type"]
     loc = tuple(error["loc"])
     if kind == "extra_forbidden":
+        moved = moved_to_release(loc)
+        if moved:
+            return f"it is a release key now: set {moved} instead (README, 'Release keys')"
         known = keys_at(root, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:

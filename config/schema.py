@@ -36,6 +36,7 @@ GPU_OPERATOR_CHART_VERSION = "v25.3.4"
 LONGHORN_CHART_VERSION = "1.9.1"
 KUBE_PROMETHEUS_STACK_CHART_VERSION = "82.0.0"
 _PROMETHEUS_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_COMMIT_HASH = re.compile(r"^[0-9a-f]{40}$")
 
 
 def _dns_label(value: str) -> str:
@@ -68,7 +69,17 @@ def _duration(value: str) -> str:
     return value
 
 
+def _commit_hash(value: str) -> str:
+    if not _COMMIT_HASH.match(value):
+        raise ValueError(
+            "must be a full 40-character commit hash of the model repository (its 'Files and "
+            "versions' history on the Hub), never a branch or tag, which can move"
+        )
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+CommitHash = Annotated[str, AfterValidator(_commit_hash)]
 Duration = Annotated[str, AfterValidator(_duration)]
 Quantity = Annotated[str, AfterValidator(_quantity)]
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
@@ -113,10 +124,10 @@ class AuthConfig(Section):
 
 
 class HelmChartConfig(Section):
-    """A third-party add-on installed as a pinned Helm release in its own namespace."""
+    """A third-party add-on installed as a Helm release in its own namespace; its chart
+    version is a release key (`release.chartVersions`)."""
 
     install: bool
-    chart_version: str
     repository: str
     namespace: DnsLabel
     values: dict = Field(default_factory=dict)
@@ -124,7 +135,6 @@ class HelmChartConfig(Section):
 
 class GpuOperatorConfig(HelmChartConfig):
     install: bool = False
-    chart_version: str = GPU_OPERATOR_CHART_VERSION
     repository: str = "https://helm.ngc.nvidia.com/nvidia"
     namespace: DnsLabel = "gpu-operator"
 
@@ -147,7 +157,7 @@ class GpuConfig(Section):
 
 
 class VllmDefaults(Section):
-    image: PinnedImage = VLLM_IMAGE
+    # The image itself is a release key: release.images.vllm.
     image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
 
 
@@ -166,7 +176,6 @@ class HostPathCache(Section):
 
 class LonghornCache(HelmChartConfig):
     install: bool = True
-    chart_version: str = LONGHORN_CHART_VERSION
     repository: str = "https://charts.longhorn.io"
     namespace: DnsLabel = "longhorn-system"
     storage_class_name: DnsLabel = "longhorn-rwx"
@@ -180,7 +189,6 @@ class PvcCache(Section):
 
 class PrefetchConfig(Section):
     enabled: bool = False
-    image: PinnedImage | None = None  # default: the vLLM image (it ships the hf CLI)
     backoff_limit: int = Field(default=4, ge=0)
     active_deadline_seconds: int = Field(default=7200, gt=0)
 
@@ -200,7 +208,6 @@ class ModelCacheConfig(Section):
 
 class KubePrometheusStackConfig(HelmChartConfig):
     install: bool = False
-    chart_version: str = KUBE_PROMETHEUS_STACK_CHART_VERSION
     repository: str = "https://prometheus-community.github.io/helm-charts"
     namespace: DnsLabel = "monitoring"
     release_name: DnsLabel = "kube-prometheus-stack"
@@ -329,8 +336,6 @@ class PoolConfig(Section):
 
     model: str
     served_model_name: str | None = None
-    revision: str | None = None
-    image: PinnedImage | None = None
     replicas: int = Field(default=1, ge=0)
     gpu_products: list[str] | None = None
     tensor_parallel_size: int = Field(default=1, ge=1)
@@ -427,7 +432,6 @@ def role_pool_name(pd_stack_name: str, role: str) -> str:
 class RouterConfig(Section):
     """The vllm-router in front of a P/D stack."""
 
-    image: PinnedImage = VLLM_ROUTER_IMAGE
     replicas: int = Field(default=2, ge=1)
     metrics_port: int = Field(default=29000, ge=1, le=65535)
     policy: RouterPolicy = "consistent_hash"
@@ -497,6 +501,37 @@ class PDStackConfig(Section):
         return pool.model_copy(update={"block_size": self.block_size})
 
 
+# ---------------------------------------------------------------------------
+# Release keys
+# ---------------------------------------------------------------------------
+
+
+class ReleaseImages(Section):
+    vllm: PinnedImage = VLLM_IMAGE
+    router: PinnedImage = VLLM_ROUTER_IMAGE
+    # Default: the vLLM image (it ships the hf CLI).
+    prefetch: PinnedImage | None = None
+    # Per-pool replacements of `vllm`, by pool name (a P/D role: <stack>-prefill).
+    pools: dict[str, PinnedImage] = Field(default_factory=dict)
+
+
+class ChartVersions(Section):
+    gpu_operator: str = GPU_OPERATOR_CHART_VERSION
+    longhorn: str = LONGHORN_CHART_VERSION
+    kube_prometheus_stack: str = KUBE_PROMETHEUS_STACK_CHART_VERSION
+
+
+class ReleaseConfig(Section):
+    """What a release is made of: images, model revisions, chart versions. Exactly this
+    section is what `make promote FROM=dev TO=prod` copies from one stack to the next."""
+
+    images: ReleaseImages = Field(default_factory=ReleaseImages)
+    # Model ID -> commit of its Hub repository, for vLLM (--revision,
+    # --tokenizer-revision) and the prefetch Job (hf download --revision).
+    model_revisions: dict[str, CommitHash] = Field(default_factory=dict)
+    chart_versions: ChartVersions = Field(default_factory=ChartVersions)
+
+
 class StackConfig(Section):
     """The whole `llm-serving:` config namespace of one stack."""
 
@@ -513,6 +548,7 @@ class StackConfig(Section):
     gpus: dict[str, GpuModel] = Field(default_factory=dict)
     pools: dict[PoolName, PoolConfig] = Field(default_factory=dict)
     pd_stacks: dict[PDStackName, PDStackConfig] = Field(default_factory=dict)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
 
     @property
     def model_catalog(self) -> dict[str, ModelArchitecture]:
@@ -538,5 +574,10 @@ class StackConfig(Section):
     def accepted_products(self, pool: PoolConfig) -> list[str]:
         return pool.gpu_products if pool.gpu_products is not None else self.gpu.products
 
-    def image_for(self, pool: PoolConfig) -> str:
-        return pool.image or self.vllm.image
+    def image_for(self, pool_name: str) -> str:
+        """The vLLM image of one serving pool (a P/D role pool by its object name)."""
+        images = self.release.images
+        return images.pools.get(pool_name, images.vllm)
+
+    def revision_for(self, model: str) -> str | None:
+        return self.release.model_revisions.get(model)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from config import sizing
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import ConfigError, Problem
+from config.release import release_warnings
 from config.router_args import conflicting_router_args
 from config.schema import PD_ROLES, PoolConfig, StackConfig, role_pool_name
 from config.vllm_args import conflicting_extra_args
@@ -94,6 +95,7 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     problems += _check_serves_something(stack)
     problems += _check_pd_stacks(stack)
     problems += _check_secrets(stack, has_hf_token)
+    warnings += release_warnings(stack)
     if problems:
         raise ConfigError(problems)
     return CapacityReport(pools=capacities, warnings=warnings)

@@ -15,7 +15,8 @@ from config.schema import KvTransferConfig, PoolConfig
 TYPED_FLAGS: dict[str, str] = {
     "--model": "model",
     "--served-model-name": "servedModelName",
-    "--revision": "revision",
+    "--revision": "llm-serving:release.modelRevisions",
+    "--tokenizer-revision": "llm-serving:release.modelRevisions",
     "--port": "service.port",
     "--host": "(always all interfaces)",
     "--tensor-parallel-size": "tensorParallelSize",
@@ -58,11 +59,13 @@ def conflicting_extra_args(extra_args: list[str]) -> dict[str, str]:
     return conflicting_flags(extra_args, TYPED_FLAGS)
 
 
-def render_vllm_args(pool: PoolConfig, max_model_len: int) -> list[str]:
+def render_vllm_args(pool: PoolConfig, max_model_len: int, revision: str | None = None) -> list[str]:
     """The container args for one pool's vLLM server (the model comes first).
 
     `max_model_len` is the resolved value (the pool's, or the model's maximum) so
-    that what sizing checked is exactly what vLLM is told.
+    that what sizing checked is exactly what vLLM is told. `revision` is the model's
+    pinned commit (release.modelRevisions); the tokenizer is read from the same
+    commit unless extraArgs name another tokenizer.
     """
     args = [
         pool.model,
@@ -84,8 +87,10 @@ def render_vllm_args(pool: PoolConfig, max_model_len: int) -> list[str]:
         pool.kv_cache_dtype,
         "--enable-prefix-caching" if pool.enable_prefix_caching else "--no-enable-prefix-caching",
     ]
+    own_tokenizer = not any(flag_name(arg) == "--tokenizer" for arg in pool.extra_args)
     optional = {
-        "--revision": pool.revision,
+        "--revision": revision,
+        "--tokenizer-revision": revision if own_tokenizer else None,
         "--max-num-seqs": pool.max_num_seqs,
         "--max-num-batched-tokens": pool.max_num_batched_tokens,
         "--quantization": pool.quantization,
