@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv tools test lint format preview up destroy cluster-up cluster-down cluster-status clean schema
+.PHONY: venv tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
+	schema render render-destroy promote
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -65,6 +66,17 @@ destroy: venv tools
 SCHEMA_OUT ?= schema/stack.schema.json
 schema: venv
 	$(BIN)/python -m config.json_schema $(SCHEMA_OUT)
+
+# Render mode: every manifest of $(STACK) written to $(RENDER_DIR), no cluster
+# (scripts/render.py); render-destroy removes them again.
+RENDER_DIR ?= rendered/$(STACK)
+RENDER_WORK ?= .local/render
+RENDER_FLAGS ?=
+render: venv tools
+	$(BIN)/python scripts/render.py $(STACK) --out $(RENDER_DIR) --work $(RENDER_WORK) $(RENDER_FLAGS)
+
+render-destroy: venv tools
+	$(BIN)/python scripts/render.py $(STACK) --out $(RENDER_DIR) --work $(RENDER_WORK) --destroy
 
 clean: cluster-down
 	rm -rf $(VENV) .pytest_cache .ruff_cache .local
