@@ -6,13 +6,12 @@ these differences, each printed with its reason on every run:
 
 - Helm add-ons (GPU Operator, Longhorn, kube-prometheus-stack) off: their charts
   cannot be fetched offline.
-- The API key comes from a Secret made here (`auth.existingSecret`), not from
-  random.RandomPassword: the random provider cannot be built on machines that reach
-  only package registries (README, "Running the engine").
-- The namespace is made here (`createNamespace: false`), since that Secret must
-  exist in it first.
 - Without an `hfToken`, a placeholder Secret stands in (`huggingFace.existingSecret`):
-  nothing is downloaded on fake nodes.
+  nothing is downloaded on fake nodes. The namespace is made here
+  (`createNamespace: false`), since that Secret must exist in it first.
+
+The API key is the stack's own: random.RandomPassword, with the random provider
+built by scripts/tools.sh.
 - Claims of a storage class with no provisioner here (Longhorn's, a named `pvc`
   class) get a pre-bound hostPath volume, as the provisioner would provide.
 
@@ -26,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -42,7 +40,6 @@ from config.schema import StackConfig  # noqa: E402
 from local_cluster import KUBECONFIG, ClusterError, kubectl  # noqa: E402
 
 NAMESPACE = "llm-serving"
-API_KEY_SECRET = "vllm-api-key-local"
 HF_TOKEN_SECRET = "hf-token-local"
 
 
@@ -82,9 +79,6 @@ def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
             skipped.append(f"{section}.{addon}")
     config["llm-serving:namespace"] = namespace
     config["llm-serving:createNamespace"] = False
-    auth = config.get("llm-serving:auth", {})
-    if auth.get("enabled", True) and not auth.get("existingSecret"):
-        config["llm-serving:auth"] = {**auth, "existingSecret": API_KEY_SECRET}
     hugging_face = config.get("llm-serving:huggingFace", {})
     if "llm-serving:hfToken" not in config and not hugging_face.get("existingSecret"):
         config["llm-serving:huggingFace"] = {**hugging_face, "existingSecret": HF_TOKEN_SECRET}
@@ -170,12 +164,6 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
         input_text=json.dumps(objects[0]),
     )
     existing = set(kubectl("get", "secrets", "-n", namespace, "-o", "name").split())
-    if config["llm-serving:auth"].get("existingSecret") == API_KEY_SECRET:
-        note(f"API key: Secret {API_KEY_SECRET} made here (no random provider on this machine)")
-        if f"secret/{API_KEY_SECRET}" not in existing:
-            objects.append(
-                secret(API_KEY_SECRET, namespace, stack.auth.secret_key, secrets.token_urlsafe(36))
-            )
     if config.get("llm-serving:huggingFace", {}).get("existingSecret") == HF_TOKEN_SECRET:
         note(f"no hfToken set: placeholder Secret {HF_TOKEN_SECRET} (fake nodes download nothing)")
         if f"secret/{HF_TOKEN_SECRET}" not in existing:
