@@ -78,5 +78,16 @@ render: venv tools
 render-destroy: venv tools
 	$(BIN)/python scripts/render.py $(STACK) --out $(RENDER_DIR) --work $(RENDER_WORK) --destroy
 
+# Promotion: llm-serving:release copied from Pulumi.$(FROM).yaml to Pulumi.$(TO).yaml
+# (scripts/promote.py; refused while $(FROM) has un-applied changes), then the
+# preview of $(TO). With FROM_UPDATE=N, from update N of $(FROM) instead (rollback).
+# Commit the result through a pull request.
+FROM ?= dev
+TO ?= prod
+FROM_UPDATE ?=
+PROMOTE_PROJECT ?= $(CURDIR)
+promote: venv tools
+	$(BIN)/python scripts/promote.py $(FROM) $(TO) --project $(PROMOTE_PROJECT) $(if $(FROM_UPDATE),--version $(FROM_UPDATE))
+
 clean: cluster-down
 	rm -rf $(VENV) .pytest_cache .ruff_cache .local
