@@ -7,11 +7,14 @@ the model cache, the pools, the prefill/decode stacks and their monitoring.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
+from components.leader_worker_set_controller import LeaderWorkerSetController
 from components.model_cache import ModelCache
 from components.monitoring_stack import MonitoringStack
 from components.pd_router_stack import PDRouterStack, PDRouterStackSpec
@@ -81,6 +84,9 @@ secrets = PodSecrets(hf_token=hf_token, api_key=api_key)
 release = stack.release
 gpu_selector = GpuNodeSelector("gpu", stack.gpu, release.chart_versions.gpu_operator)
 serving_pools = stack.serving_pools()
+lws_controller = LeaderWorkerSetController(
+    "leader-worker-set", stack.leader_worker_set, release.chart_versions.leader_worker_set
+)
 cache = ModelCache(
     "model-cache",
     stack.model_cache,
@@ -92,8 +98,14 @@ cache = ModelCache(
 
 
 def scheduling_for(pool_name: str) -> GpuScheduling:
+    """GPU placement of one pod of the pool (a multi-node group's pods also wait for
+    the LeaderWorkerSet controller when the stack installs it)."""
     pool = serving_pools[pool_name]
-    return gpu_selector.scheduling(stack.accepted_products(pool), pool.gpus_per_pod)
+    layout = loaded.report.layout(pool_name)
+    scheduling = gpu_selector.scheduling(stack.accepted_products(pool), layout.gpus_per_pod)
+    if layout.multi_node:
+        scheduling = dataclasses.replace(scheduling, ready=[*scheduling.ready, *lws_controller.ready])
+    return scheduling
 
 
 def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> dict:
@@ -127,6 +139,7 @@ for pool_name, pool in stack.pools.items():
             vllm_args=render_vllm_args(
                 pool, loaded.report.max_model_len(pool_name), stack.revision_for(pool.model)
             ),
+            layout=loaded.report.layout(pool_name),
         ),
         scheduling=scheduling_for(pool_name),
         cache=cache.mount_for(pool_name),

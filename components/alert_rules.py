@@ -96,7 +96,8 @@ def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertT
                 "per router.extraArgs (--retry-max-retries).",
             )
         )
-    deployments = f'namespace="{namespace}",deployment=~"{_names(targets)}"'
+    single_node = [t for t in targets if t.group_set is None]
+    deployments = f'namespace="{namespace}",deployment=~"{_names(single_node)}"'
     rules.append(
         _alert(
             "VllmNoReadyPods",
@@ -111,4 +112,22 @@ def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertT
             "missing HF token) and the startup probe's progress during a long model download.",
         )
     )
+    group_sets = sorted(t.group_set for t in targets if t.group_set is not None)
+    if group_sets:
+        leaders = f'namespace="{namespace}",statefulset=~"{"|".join(group_sets)}"'
+        rules.append(
+            _alert(
+                "VllmNoReadyGroups",
+                f"({m.STATEFULSET_READY_REPLICAS}{{{leaders}}} == 0) and on (namespace, statefulset) "
+                f"({m.STATEFULSET_SPEC_REPLICAS}{{{leaders}}} > 0)",
+                limits.no_ready_pods_for,
+                "critical",
+                "{{ $labels.statefulset }}: no Ready group leader",
+                "The multi-node pool wants groups but no leader is Ready, so its Service has no "
+                "endpoints. Check `kubectl get pods -l leaderworkerset.sigs.k8s.io/name=<set>`: "
+                "Pending pods name the missing nodes (a group needs that many whole nodes of one "
+                "product); a leader that never gets Ready is usually waiting for its workers to "
+                "join Ray (its log says so) or still loading (startup probe).",
+            )
+        )
     return {"name": f"llm-serving.{namespace}", "rules": rules}

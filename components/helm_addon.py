@@ -1,4 +1,5 @@
-"""Third-party add-ons (GPU Operator, Longhorn, kube-prometheus-stack), installed one way."""
+"""Third-party add-ons (GPU Operator, Longhorn, kube-prometheus-stack, the LeaderWorkerSet
+controller), installed one way."""
 
 from __future__ import annotations
 
@@ -24,13 +25,15 @@ def helm_addon(
         metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace),
         opts=opts,
     )
+    # An OCI registry is no chart repository: Helm takes the chart's full reference.
+    oci = config.repository.startswith("oci://")
     return k8s.helm.v3.Release(
         resource_name,
         name=release_name,
-        chart=chart,
+        chart=f"{config.repository.rstrip('/')}/{chart}" if oci else chart,
         version=version,
         namespace=namespace.metadata.name,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=config.repository),
+        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=config.repository),
         values=values,
         opts=opts,
     )

@@ -8,6 +8,8 @@ Deployment's selector is immutable.
 from __future__ import annotations
 
 PART_OF = "llm-serving"
+# A multi-node group's pods: "leader" (serves the API) or "worker" (a Ray node).
+GROUP_ROLE_LABEL = "llm-serving.io/group-role"
 MANAGED_BY = "pulumi"
 
 

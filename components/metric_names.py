@@ -31,6 +31,9 @@ ROUTER_REQUEST_DURATION = "vllm_router_request_duration_seconds"
 # kube-state-metrics.
 DEPLOYMENT_READY_REPLICAS = "kube_deployment_status_replicas_ready"
 DEPLOYMENT_SPEC_REPLICAS = "kube_deployment_spec_replicas"
+# A multi-node pool's leaders are a StatefulSet named after its LeaderWorkerSet.
+STATEFULSET_READY_REPLICAS = "kube_statefulset_status_replicas_ready"
+STATEFULSET_SPEC_REPLICAS = "kube_statefulset_replicas"
 
 VLLM_HISTOGRAMS = {TIME_TO_FIRST_TOKEN, INTER_TOKEN_LATENCY, E2E_REQUEST_LATENCY}
 ROUTER_HISTOGRAMS = {ROUTER_REQUEST_DURATION}
@@ -78,5 +81,10 @@ ROUTER_EXPORTED = {
     "vllm_router_worker_health",
     *(f"vllm_router_request_duration_seconds{suffix}" for suffix in ("_bucket", "_sum", "_count")),
 }
-KUBE_STATE_EXPORTED = {DEPLOYMENT_READY_REPLICAS, DEPLOYMENT_SPEC_REPLICAS}
+KUBE_STATE_EXPORTED = {
+    DEPLOYMENT_READY_REPLICAS,
+    DEPLOYMENT_SPEC_REPLICAS,
+    STATEFULSET_READY_REPLICAS,
+    STATEFULSET_SPEC_REPLICAS,
+}
 KNOWN_METRICS = VLLM_EXPORTED | ROUTER_EXPORTED | KUBE_STATE_EXPORTED

@@ -1,7 +1,11 @@
-"""VllmPool: N identical vLLM pods for one model behind one Service (seed 000).
+"""VllmPool: N identical vLLM replicas for one model behind one Service (seed 000).
 
-Owns the Deployment, the Service, a PodDisruptionBudget that selects the pods and an
-optional autoscaler (HPA or KEDA ScaledObject on queue depth). GPU placement comes
+Owns the workload, the Service, a PodDisruptionBudget that selects the pods and an
+optional autoscaler (HPA or KEDA ScaledObject on queue depth). The workload is a
+Deployment when a replica fits one node, and a LeaderWorkerSet when it spans nodes
+(seed 003): one group of whole-node pods per replica, vLLM on the group's leader.
+That choice comes from the layout config/ decided (`PoolLayout`); everything else
+(Service, PDB, probes, monitoring) is the same code for both. GPU placement comes
 from GpuNodeSelector, the cache mount from ModelCache, scraping and alerts from
 MonitoringStack; this component decides none of them.
 """
@@ -14,12 +18,14 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import multi_node
 from components.gpu_node_selector import GpuScheduling
-from components.labels import selector_labels, workload_labels
+from components.labels import GROUP_ROLE_LABEL, selector_labels, workload_labels
 from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
 from components.scrape_target import ScrapeTarget
 from components.workload import disruption_budget, service_spec, service_url
+from config.parallel_layout import PoolLayout
 from config.schema import PoolConfig
 
 CONTAINER_NAME = "vllm"
@@ -27,6 +33,16 @@ PORT_NAME = "http"
 HEALTH_PATH = "/health"
 SHM_VOLUME = "dshm"
 STARTUP_PROBE_PERIOD_SECONDS = 10
+# Loading across nodes (Ray start, every worker joining, each stage reading its
+# share of a model of hundreds of GiB) takes longer than on one node; the default
+# budget of a multi-node pool, unless probes.startupTimeoutSeconds is set.
+MULTI_NODE_STARTUP_TIMEOUT_SECONDS = 3600
+LWS_API_VERSION = "leaderworkerset.x-k8s.io/v1"
+# LWS names its headless Service (the group's DNS) after the LeaderWorkerSet, so the
+# LeaderWorkerSet must not take the name of our Service.
+LWS_NAME_SUFFIX = "-group"
+# LWS: one group per domain of this node label (api/leaderworkerset/v1, v0.9.0).
+LWS_EXCLUSIVE_TOPOLOGY_ANNOTATION = "leaderworkerset.sigs.k8s.io/exclusive-topology"
 
 
 @dataclass(frozen=True)
@@ -43,17 +59,30 @@ class VllmPoolSpec:
     component: str = "inference"
     extra_env: list[k8s.core.v1.EnvVarArgs] = field(default_factory=list)
     extra_ports: list[k8s.core.v1.ContainerPortArgs] = field(default_factory=list)
+    # Pods per replica and GPUs per pod; None: one pod of all the replica's GPUs.
+    layout: PoolLayout | None = None
+
+    @property
+    def pod_layout(self) -> PoolLayout:
+        return self.layout or PoolLayout(nodes_per_replica=1, gpus_per_pod=self.pool.gpus_per_replica)
 
 
 def needs_shared_memory(pool: PoolConfig) -> bool:
-    """NCCL needs a large /dev/shm whenever a pod spans more than one GPU."""
+    """NCCL needs a large /dev/shm whenever a replica spans more than one GPU."""
     if pool.shm.enabled is not None:
         return pool.shm.enabled
-    return pool.gpus_per_pod > 1
+    return pool.gpus_per_replica > 1
 
 
-def startup_failure_threshold(pool: PoolConfig) -> int:
-    return math.ceil(pool.probes.startup_timeout_seconds / STARTUP_PROBE_PERIOD_SECONDS)
+def startup_timeout_seconds(pool: PoolConfig, layout: PoolLayout) -> int:
+    """The configured budget, or the default for the pool's layout."""
+    if layout.multi_node and "startup_timeout_seconds" not in pool.probes.model_fields_set:
+        return max(pool.probes.startup_timeout_seconds, MULTI_NODE_STARTUP_TIMEOUT_SECONDS)
+    return pool.probes.startup_timeout_seconds
+
+
+def startup_failure_threshold(pool: PoolConfig, layout: PoolLayout) -> int:
+    return math.ceil(startup_timeout_seconds(pool, layout) / STARTUP_PROBE_PERIOD_SECONDS)
 
 
 def _probe(period: int, failures: int) -> k8s.core.v1.ProbeArgs:
@@ -66,7 +95,12 @@ def _probe(period: int, failures: int) -> k8s.core.v1.ProbeArgs:
 
 
 class VllmPool(pulumi.ComponentResource):
-    """One model served by N identical pods; clients use `service_url`."""
+    """One model served by N identical replicas; clients use `service_url`.
+
+    `selector` selects every pod of the pool (PDB, Service labels);
+    `serving_selector` only the pods that serve the API (all of them, or a
+    multi-node group's leaders): the Service and an InferencePool route to those.
+    """
 
     service_name: pulumi.Output[str]
     service_url: pulumi.Output[str]
@@ -84,17 +118,29 @@ class VllmPool(pulumi.ComponentResource):
         super().__init__("llm-serving:inference:VllmPool", name, None, opts)
         self.spec = spec
         pool = spec.pool
+        self.layout = spec.pod_layout
         self.selector = selector_labels(spec.name, spec.component)
         self.labels = workload_labels(spec.name, spec.component)
+        self.serving_selector = (
+            {**self.selector, GROUP_ROLE_LABEL: multi_node.LEADER}
+            if self.layout.multi_node
+            else self.selector
+        )
         child = pulumi.ResourceOptions(parent=self)
 
-        deployment = self._deployment(name, scheduling, cache, secrets, child)
+        if self.layout.multi_node:
+            group_set = self._leader_worker_set(name, scheduling, cache, secrets, child)
+            workload_name = group_set.metadata.apply(lambda metadata: metadata["name"])
+            scale_target = {"api_version": LWS_API_VERSION, "kind": "LeaderWorkerSet"}
+        else:
+            workload_name = self._deployment(name, scheduling, cache, secrets, child).metadata.name
+            scale_target = {"api_version": "apps/v1", "kind": "Deployment"}
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=self._metadata(),
             spec=service_spec(
                 pool.service,
-                self.selector,
+                self.serving_selector,
                 [
                     k8s.core.v1.ServicePortArgs(
                         name=PORT_NAME, port=pool.service.port, target_port=PORT_NAME, protocol="TCP"
@@ -104,9 +150,10 @@ class VllmPool(pulumi.ComponentResource):
             opts=child,
         )
         disruption_budget(f"{name}-pdb", self._metadata(), pool.disruption_budget, self.selector, child)
-        self._autoscaler(name, deployment, child)
+        self._autoscaler(name, {**scale_target, "name": workload_name}, child)
 
-        self.deployment_name = deployment.metadata.name
+        # The Deployment, or the LeaderWorkerSet.
+        self.deployment_name = workload_name
         self.service_name = service.metadata.name
         self.service_url = service_url(service, pool.service.port)
         self.register_outputs(
@@ -118,56 +165,138 @@ class VllmPool(pulumi.ComponentResource):
         )
 
     def scrape_target(self, title: str) -> ScrapeTarget:
-        """vLLM serves /metrics on its API port."""
-        return ScrapeTarget(self.spec.name, "vllm", title, self.selector, PORT_NAME)
+        """vLLM serves /metrics on its API port (a group's leader only)."""
+        group_set = f"{self.spec.name}{LWS_NAME_SUFFIX}" if self.layout.multi_node else None
+        return ScrapeTarget(self.spec.name, "vllm", title, self.selector, PORT_NAME, group_set)
 
     def _metadata(self, labels: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
         return k8s.meta.v1.ObjectMetaArgs(
             name=self.spec.name, namespace=self.spec.namespace, labels=labels or self.labels
         )
 
+    def _env(
+        self, credentials: list[k8s.core.v1.EnvVarArgs], cache: CacheMount
+    ) -> list[k8s.core.v1.EnvVarArgs]:
+        pool = self.spec.pool
+        return [
+            *credentials,
+            *cache.env(),
+            *self.spec.extra_env,
+            *(multi_node.network_env(pool.multi_node) if self.layout.multi_node else []),
+            *(k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(pool.env.items())),
+        ]
+
+    def _resources(self, scheduling: GpuScheduling) -> k8s.core.v1.ResourceRequirementsArgs:
+        pool = self.spec.pool
+        return k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": pool.resources.cpu, "memory": pool.resources.memory, **scheduling.gpu_resources},
+            limits={"memory": pool.resources.memory, **scheduling.gpu_resources},
+        )
+
+    def _volume_mounts(self, cache: CacheMount) -> list[k8s.core.v1.VolumeMountArgs]:
+        mounts = [cache.volume_mount()]
+        if needs_shared_memory(self.spec.pool):
+            mounts.append(k8s.core.v1.VolumeMountArgs(name=SHM_VOLUME, mount_path="/dev/shm"))
+        return mounts
+
     def _container(
         self, scheduling: GpuScheduling, cache: CacheMount, secrets: PodSecrets
     ) -> k8s.core.v1.ContainerArgs:
+        """The vLLM server: a single-node replica's pod, or a multi-node group's leader."""
         pool = self.spec.pool
-        env = [
-            *secrets.env(),
-            *cache.env(),
-            *self.spec.extra_env,
-            *(k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(pool.env.items())),
-        ]
-        mounts = [cache.volume_mount()]
-        if needs_shared_memory(pool):
-            mounts.append(k8s.core.v1.VolumeMountArgs(name=SHM_VOLUME, mount_path="/dev/shm"))
+        if self.layout.multi_node:
+            command = multi_node.leader_command(pool.multi_node)
+            args = [*self.spec.vllm_args, *multi_node.ray_args()]
+        else:
+            # The image's entrypoint is `vllm serve`; stating it keeps the args
+            # (model first) correct whatever image is pinned.
+            command, args = ["vllm", "serve"], self.spec.vllm_args
         return k8s.core.v1.ContainerArgs(
             name=CONTAINER_NAME,
             image=self.spec.image,
             image_pull_policy=self.spec.image_pull_policy,
-            # The image's entrypoint is `vllm serve`; stating it keeps the args
-            # (model first) correct whatever image is pinned.
-            command=["vllm", "serve"],
-            args=self.spec.vllm_args,
+            command=command,
+            args=args,
             ports=[
                 k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=pool.service.port),
                 *self.spec.extra_ports,
             ],
-            env=env,
-            resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={
-                    "cpu": pool.resources.cpu,
-                    "memory": pool.resources.memory,
-                    **scheduling.gpu_resources,
-                },
-                limits={"memory": pool.resources.memory, **scheduling.gpu_resources},
-            ),
-            volume_mounts=mounts,
+            env=self._env(secrets.env(), cache),
+            resources=self._resources(scheduling),
+            volume_mounts=self._volume_mounts(cache),
             # Liveness and readiness only start once the model has loaded.
-            startup_probe=_probe(STARTUP_PROBE_PERIOD_SECONDS, startup_failure_threshold(pool)),
+            startup_probe=_probe(STARTUP_PROBE_PERIOD_SECONDS, startup_failure_threshold(pool, self.layout)),
             readiness_probe=_probe(pool.probes.readiness_period_seconds, 3),
             liveness_probe=_probe(
                 pool.probes.liveness_period_seconds, pool.probes.liveness_failure_threshold
             ),
         )
+
+    def _worker_container(
+        self, scheduling: GpuScheduling, cache: CacheMount, secrets: PodSecrets
+    ) -> k8s.core.v1.ContainerArgs:
+        """A Ray node of a group: no API, so no probes; if Ray stops, the container
+        exits and LWS recreates the whole group."""
+        return k8s.core.v1.ContainerArgs(
+            name=CONTAINER_NAME,
+            image=self.spec.image,
+            image_pull_policy=self.spec.image_pull_policy,
+            command=multi_node.worker_command(self.spec.pool.multi_node),
+            # Workers serve no API: the Hugging Face token only, never the API key.
+            env=self._env([secrets.hf_token.env("HF_TOKEN")] if secrets.hf_token else [], cache),
+            resources=self._resources(scheduling),
+            volume_mounts=self._volume_mounts(cache),
+        )
+
+    def _pod_spec(
+        self, container: k8s.core.v1.ContainerArgs, scheduling: GpuScheduling, cache: CacheMount
+    ) -> k8s.core.v1.PodSpecArgs:
+        pool = self.spec.pool
+        volumes = [cache.volume()]
+        if needs_shared_memory(pool):
+            volumes.append(
+                k8s.core.v1.VolumeArgs(
+                    name=SHM_VOLUME,
+                    empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit=pool.shm.size),
+                )
+            )
+        return k8s.core.v1.PodSpecArgs(
+            affinity=scheduling.affinity,
+            tolerations=scheduling.tolerations,
+            runtime_class_name=scheduling.runtime_class_name,
+            termination_grace_period_seconds=pool.rollout.termination_grace_period_seconds,
+            containers=[container],
+            volumes=volumes,
+        )
+
+    def _pod_metadata(self, labels: dict[str, str]) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(
+            labels=labels, annotations={"llm-serving.io/model": self.spec.pool.model}
+        )
+
+    def _workload_options(
+        self,
+        scheduling: GpuScheduling,
+        cache: CacheMount,
+        child: pulumi.ResourceOptions,
+        timeout_seconds: int,
+    ) -> pulumi.ResourceOptions:
+        autoscaled = self.spec.pool.autoscaling.mode != "none"
+        return pulumi.ResourceOptions.merge(
+            child,
+            pulumi.ResourceOptions(
+                depends_on=[*scheduling.ready, *cache.ready],
+                # The autoscaler owns the replica count once it exists.
+                ignore_changes=["spec.replicas"] if autoscaled else None,
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=f"{timeout_seconds}s", update=f"{timeout_seconds}s"
+                ),
+            ),
+        )
+
+    def _replicas(self) -> int:
+        pool = self.spec.pool
+        return pool.autoscaling.min_replicas if pool.autoscaling.mode != "none" else pool.replicas
 
     def _deployment(
         self,
@@ -178,22 +307,13 @@ class VllmPool(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> k8s.apps.v1.Deployment:
         pool = self.spec.pool
-        volumes = [cache.volume()]
-        if needs_shared_memory(pool):
-            volumes.append(
-                k8s.core.v1.VolumeArgs(
-                    name=SHM_VOLUME,
-                    empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit=pool.shm.size),
-                )
-            )
-        autoscaled = pool.autoscaling.mode != "none"
         # A rollout may wait for a whole model load before it counts as progress.
-        progress_deadline = pool.probes.startup_timeout_seconds + 600
+        progress_deadline = startup_timeout_seconds(pool, self.layout) + 600
         return k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=self._metadata(),
             spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=pool.autoscaling.min_replicas if autoscaled else pool.replicas,
+                replicas=self._replicas(),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.selector),
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(
                     type="RollingUpdate",
@@ -203,38 +323,79 @@ class VllmPool(pulumi.ComponentResource):
                 ),
                 progress_deadline_seconds=progress_deadline,
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(
-                        labels=self.labels,
-                        annotations={"llm-serving.io/model": pool.model},
-                    ),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        affinity=scheduling.affinity,
-                        tolerations=scheduling.tolerations,
-                        runtime_class_name=scheduling.runtime_class_name,
-                        termination_grace_period_seconds=pool.rollout.termination_grace_period_seconds,
-                        containers=[self._container(scheduling, cache, secrets)],
-                        volumes=volumes,
-                    ),
+                    metadata=self._pod_metadata(self.labels),
+                    spec=self._pod_spec(self._container(scheduling, cache, secrets), scheduling, cache),
                 ),
             ),
-            opts=pulumi.ResourceOptions.merge(
-                child,
-                pulumi.ResourceOptions(
-                    depends_on=[*scheduling.ready, *cache.ready],
-                    # The autoscaler owns the replica count once it exists.
-                    ignore_changes=["spec.replicas"] if autoscaled else None,
-                    custom_timeouts=pulumi.CustomTimeouts(
-                        create=f"{progress_deadline}s", update=f"{progress_deadline}s"
-                    ),
-                ),
-            ),
+            opts=self._workload_options(scheduling, cache, child, progress_deadline),
         )
 
-    def _autoscaler(
-        self, name: str, deployment: k8s.apps.v1.Deployment, child: pulumi.ResourceOptions
-    ) -> None:
+    def _leader_worker_set(
+        self,
+        name: str,
+        scheduling: GpuScheduling,
+        cache: CacheMount,
+        secrets: PodSecrets,
+        child: pulumi.ResourceOptions,
+    ) -> k8s.apiextensions.CustomResource:
+        """One group per replica: a leader (Ray head + vLLM) and nodes - 1 workers,
+        each pod taking a whole node's GPUs. A pod that fails restarts its whole
+        group: a Ray cluster missing a node cannot serve."""
+        pool = self.spec.pool
+        annotations = {}
+        if pool.multi_node.topology_key:
+            annotations[LWS_EXCLUSIVE_TOPOLOGY_ANNOTATION] = pool.multi_node.topology_key
+        template = {
+            "size": self.layout.nodes_per_replica,
+            "restartPolicy": "RecreateGroupOnPodRestart",
+            "leaderTemplate": self._pod_template(
+                multi_node.LEADER, self._container(scheduling, cache, secrets), scheduling, cache
+            ),
+            "workerTemplate": self._pod_template(
+                multi_node.WORKER, self._worker_container(scheduling, cache, secrets), scheduling, cache
+            ),
+        }
+        timeout = startup_timeout_seconds(pool, self.layout) + 600
+        return k8s.apiextensions.CustomResource(
+            f"{name}-leaderworkerset",
+            api_version=LWS_API_VERSION,
+            kind="LeaderWorkerSet",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{self.spec.name}{LWS_NAME_SUFFIX}",
+                namespace=self.spec.namespace,
+                labels=self.labels,
+                annotations=annotations or None,
+            ),
+            spec={
+                "replicas": self._replicas(),
+                "startupPolicy": "LeaderCreated",
+                "rolloutStrategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdateConfiguration": {
+                        "maxSurge": pool.rollout.max_surge,
+                        "maxUnavailable": pool.rollout.max_unavailable,
+                    },
+                },
+                "leaderWorkerTemplate": template,
+            },
+            opts=self._workload_options(scheduling, cache, child, timeout),
+        )
+
+    def _pod_template(
+        self,
+        role: str,
+        container: k8s.core.v1.ContainerArgs,
+        scheduling: GpuScheduling,
+        cache: CacheMount,
+    ) -> k8s.core.v1.PodTemplateSpecArgs:
+        return k8s.core.v1.PodTemplateSpecArgs(
+            metadata=self._pod_metadata({**self.labels, GROUP_ROLE_LABEL: role}),
+            spec=self._pod_spec(container, scheduling, cache),
+        )
+
+    def _autoscaler(self, name: str, target: dict, child: pulumi.ResourceOptions) -> None:
+        """Scales the workload (a Deployment, or a LeaderWorkerSet's groups)."""
         scaling = self.spec.pool.autoscaling
-        target = {"api_version": "apps/v1", "kind": "Deployment", "name": deployment.metadata.name}
         if scaling.mode == "hpa":
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-hpa",
@@ -270,9 +431,9 @@ class VllmPool(pulumi.ComponentResource):
                 metadata=self._metadata(),
                 spec={
                     "scaleTargetRef": {
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "name": deployment.metadata.name,
+                        "apiVersion": target["api_version"],
+                        "kind": target["kind"],
+                        "name": target["name"],
                     },
                     "minReplicaCount": scaling.min_replicas,
                     "maxReplicaCount": scaling.max_replicas,

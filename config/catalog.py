@@ -67,6 +67,9 @@ class GpuModel(CatalogEntry):
     memory_mib: int = Field(gt=0, description="as the nvidia.com/gpu.memory label reports it")
     compute_capability: float = Field(gt=0)
     display_name: str
+    # GPUs per node where the product only ships in one form (HGX/DGX baseboards of
+    # 8 SXM GPUs); None where it varies (PCIe cards). Multi-node pools use it.
+    gpus_per_node: int | None = Field(default=None, gt=0)
 
     @property
     def supports_bfloat16(self) -> bool:
@@ -104,6 +107,13 @@ BUILTIN_MODELS: dict[str, ModelArchitecture] = {
     "meta-llama/Llama-3.1-8B-Instruct": ModelArchitecture(**_llama(32, 4096, 14336, 32, 8.03)),
     "meta-llama/Llama-3.1-70B-Instruct": ModelArchitecture(**_llama(80, 8192, 28672, 64, 70.55)),
     "meta-llama/Llama-3.1-405B-Instruct": ModelArchitecture(**_llama(126, 16384, 53248, 128, 405.85)),
+    # Meta's FP8 checkpoint of the same model: config.json has the 405B architecture
+    # above plus quantization_config {quant_method: fbgemm_fp8}, which vLLM reads from
+    # the checkpoint. Weights: 405.85B params x 1 byte, plus the embedding and lm_head
+    # (2 x 128256 x 16384 params) that stay bfloat16: 378.0 + 3.9 = 382 GiB (computed).
+    "meta-llama/Llama-3.1-405B-Instruct-FP8": ModelArchitecture(
+        **_llama(126, 16384, 53248, 128, 405.85), quantization="fp8", weight_gib=382.0
+    ),
     "mistralai/Mixtral-8x7B-Instruct-v0.1": ModelArchitecture(**_MIXTRAL, gated=True),
     "TheBloke/Mixtral-8x7B-Instruct-v0.1-AWQ": ModelArchitecture(
         **_MIXTRAL, default_dtype="float16", quantization="awq", weight_gib=23.0
@@ -166,14 +176,18 @@ BUILTIN_GPUS: dict[str, GpuModel] = {
     "NVIDIA-L40": GpuModel(memory_mib=46068, compute_capability=8.9, display_name="L40 48GB"),
     "NVIDIA-L40S": GpuModel(memory_mib=46068, compute_capability=8.9, display_name="L40S 48GB"),
     "NVIDIA-A100-SXM4-40GB": GpuModel(
-        memory_mib=40960, compute_capability=8.0, display_name="A100 40GB SXM4"
+        memory_mib=40960, compute_capability=8.0, display_name="A100 40GB SXM4", gpus_per_node=8
     ),
     "NVIDIA-A100-SXM4-80GB": GpuModel(
-        memory_mib=81920, compute_capability=8.0, display_name="A100 80GB SXM4"
+        memory_mib=81920, compute_capability=8.0, display_name="A100 80GB SXM4", gpus_per_node=8
     ),
     "NVIDIA-A100-80GB-PCIe": GpuModel(
         memory_mib=81920, compute_capability=8.0, display_name="A100 80GB PCIe"
     ),
-    "NVIDIA-H100-80GB-HBM3": GpuModel(memory_mib=81559, compute_capability=9.0, display_name="H100 80GB SXM"),
-    "NVIDIA-H200": GpuModel(memory_mib=143771, compute_capability=9.0, display_name="H200 141GB"),
+    "NVIDIA-H100-80GB-HBM3": GpuModel(
+        memory_mib=81559, compute_capability=9.0, display_name="H100 80GB SXM", gpus_per_node=8
+    ),
+    "NVIDIA-H200": GpuModel(
+        memory_mib=143771, compute_capability=9.0, display_name="H200 141GB", gpus_per_node=8
+    ),
 }

@@ -54,6 +54,7 @@ _CHART_ADDONS = {
     "operator": "gpuOperator",
     "longhorn": "longhorn",
     "kubePrometheusStack": "kubePrometheusStack",
+    "leaderWorkerSet": "leaderWorkerSet",
 }
 
 

@@ -25,6 +25,7 @@ HELM_RELEASES = (
     (("gpu", "operator"), "gpu.operator"),
     (("model_cache", "longhorn"), "modelCache.longhorn"),
     (("monitoring", "kube_prometheus_stack"), "monitoring.kubePrometheusStack"),
+    (("leader_worker_set",), "leaderWorkerSet"),
 )
 
 

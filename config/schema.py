@@ -35,6 +35,9 @@ VLLM_ROUTER_IMAGE = "vllm/vllm-router:v0.1.17"
 GPU_OPERATOR_CHART_VERSION = "v25.3.4"
 LONGHORN_CHART_VERSION = "1.9.1"
 KUBE_PROMETHEUS_STACK_CHART_VERSION = "82.0.0"
+# The LeaderWorkerSet controller release; scripts/tools.sh builds the same version
+# for the local cluster (LWS_VERSION there).
+LWS_CHART_VERSION = "0.9.0"
 _PROMETHEUS_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 _COMMIT_HASH = re.compile(r"^[0-9a-f]{40}$")
 
@@ -154,6 +157,16 @@ class GpuConfig(Section):
     taint: GpuTaint = Field(default_factory=GpuTaint)
     max_gpus_per_node: int = Field(default=8, gt=0)
     operator: GpuOperatorConfig = Field(default_factory=GpuOperatorConfig)
+
+
+class LeaderWorkerSetControllerConfig(HelmChartConfig):
+    """The LeaderWorkerSet controller that multi-node pools need (sigs.k8s.io/lws);
+    off by default: most clusters that run multi-node inference already have it."""
+
+    install: bool = False
+    # The project publishes its chart only as an OCI artifact.
+    repository: str = "oci://registry.k8s.io/lws/charts"
+    namespace: DnsLabel = "lws-system"
 
 
 class VllmDefaults(Section):
@@ -331,6 +344,39 @@ class AutoscalingConfig(Section):
         return self
 
 
+class MultiNodeConfig(Section):
+    """A pool whose replica needs more GPUs than one node has
+    (tensorParallelSize x pipelineParallelSize) runs each replica as a
+    LeaderWorkerSet group: one pod per node, a Ray head on the leader."""
+
+    # GPUs of one node. Default: the GPU catalog's gpusPerNode for the pool's
+    # product, else llm-serving:gpu.maxGpusPerNode.
+    gpus_per_node: int | None = Field(default=None, gt=0)
+    # A node label (e.g. a rack or NVLink-domain label): each group then owns one
+    # domain of it exclusively (LWS exclusive-topology). Never the hostname label:
+    # a group spans several nodes.
+    topology_key: str | None = None
+    # Network interfaces NCCL and Gloo use between the group's pods (NCCL_SOCKET_IFNAME,
+    # GLOO_SOCKET_IFNAME); unset: their own choice. Gloo defaults to NCCL's.
+    nccl_socket_ifname: str | None = None
+    gloo_socket_ifname: str | None = None
+    ray_port: int = Field(default=6379, ge=1, le=65535)
+
+    @field_validator("topology_key")
+    @classmethod
+    def _not_hostname(cls, value: str | None) -> str | None:
+        if value == "kubernetes.io/hostname":
+            raise ValueError(
+                "cannot be kubernetes.io/hostname: a group spans several nodes; use a rack or "
+                "NVLink-domain label, or leave it unset"
+            )
+        return value
+
+    @property
+    def gloo_interface(self) -> str | None:
+        return self.gloo_socket_ifname or self.nccl_socket_ifname
+
+
 class PoolConfig(Section):
     """N identical vLLM pods serving one model behind one Service."""
 
@@ -361,10 +407,18 @@ class PoolConfig(Section):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    multi_node: MultiNodeConfig = Field(default_factory=MultiNodeConfig)
+
+    @property
+    def gpus_per_replica(self) -> int:
+        """GPUs one copy of the model needs: tensorParallelSize x pipelineParallelSize."""
+        return self.tensor_parallel_size * self.pipeline_parallel_size
 
     @property
     def gpus_per_pod(self) -> int:
-        return self.tensor_parallel_size * self.pipeline_parallel_size
+        """GPUs of a single-node replica's pod (a multi-node pool's pods: see
+        config.parallel_layout.PoolLayout)."""
+        return self.gpus_per_replica
 
     @property
     def served_name(self) -> str:
@@ -519,6 +573,7 @@ class ChartVersions(Section):
     gpu_operator: str = GPU_OPERATOR_CHART_VERSION
     longhorn: str = LONGHORN_CHART_VERSION
     kube_prometheus_stack: str = KUBE_PROMETHEUS_STACK_CHART_VERSION
+    leader_worker_set: str = LWS_CHART_VERSION
 
 
 class ReleaseConfig(Section):
@@ -543,6 +598,9 @@ class StackConfig(Section):
     vllm: VllmDefaults = Field(default_factory=VllmDefaults)
     model_cache: ModelCacheConfig = Field(default_factory=ModelCacheConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    leader_worker_set: LeaderWorkerSetControllerConfig = Field(
+        default_factory=LeaderWorkerSetControllerConfig
+    )
     # Stack additions to the catalogs; an entry with a built-in key replaces it.
     models: dict[str, ModelArchitecture] = Field(default_factory=dict)
     gpus: dict[str, GpuModel] = Field(default_factory=dict)

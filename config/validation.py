@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from config import sizing
+from config import parallel_layout, sizing
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import ConfigError, Problem
 from config.release import release_warnings
@@ -41,13 +41,21 @@ class PoolCapacity:
     max_concurrent_full_sequences: int
     weights_gib_per_gpu: float
     kv_cache_gib_per_gpu: float
+    # One pod per replica, or a group of whole nodes (parallel_layout).
+    layout: parallel_layout.PoolLayout | None = None
+
+    @property
+    def nodes_per_replica(self) -> int:
+        return self.layout.nodes_per_replica if self.layout else 1
 
     @property
     def total_gpus(self) -> int:
         return self.pods * self.gpus_per_pod
 
     def as_output(self) -> dict:
-        return {
+        """`pods` counts replicas and `...PerPod` figures are per replica (for a
+        multi-node pool, a group of `nodesPerReplica` pods; see `perNode`)."""
+        output = {
             "model": self.model,
             "gpuProduct": self.gpu_product,
             "pods": self.pods,
@@ -58,7 +66,13 @@ class PoolCapacity:
             "maxConcurrentFullLengthSequencesPerPod": self.max_concurrent_full_sequences,
             "weightsGiBPerGpu": round(self.weights_gib_per_gpu, 2),
             "kvCacheGiBPerGpu": round(self.kv_cache_gib_per_gpu, 2),
+            "nodesPerReplica": self.nodes_per_replica,
         }
+        if self.layout and self.layout.multi_node:
+            output["perNode"] = parallel_layout.per_node_figures(
+                self.layout, self.weights_gib_per_gpu, self.kv_cache_gib_per_gpu
+            ).as_output()
+        return output
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,13 @@ class CapacityReport:
 
     def max_model_len(self, pool: str) -> int:
         return self.pools[pool].max_model_len
+
+    def layout(self, pool: str) -> parallel_layout.PoolLayout:
+        """Pods per replica and GPUs per pod: decided once, here, for every component."""
+        capacity = self.pools[pool]
+        if capacity.layout is not None:
+            return capacity.layout
+        return parallel_layout.PoolLayout(nodes_per_replica=1, gpus_per_pod=capacity.gpus_per_pod)
 
 
 def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
@@ -228,6 +249,7 @@ class _PoolChecker:
         self.pool = pool
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.layout: parallel_layout.PoolLayout | None = None
 
     def _problem(self, key: str, value: object, reason: str, fix: str) -> None:
         self.problems.append(Problem(f"{self.key}.{key}", value, reason, fix))
@@ -242,7 +264,7 @@ class _PoolChecker:
             return None
         max_model_len = pool.max_model_len or arch.max_context
         checks = [
-            self._parallelism(arch),
+            self._parallelism(arch, gpu_product, gpu),
             self._context(arch, max_model_len),
             self._quantization(arch),
             self._dtype(arch, gpu_product, gpu),
@@ -303,10 +325,29 @@ class _PoolChecker:
                 "ReadWriteMany or use modelCache.mode longhorn for a multi-node pool)"
             )
 
-    def _parallelism(self, arch: ModelArchitecture) -> bool:
+    def _parallelism(self, arch: ModelArchitecture, product: str, gpu: GpuModel) -> bool:
         pool = self.pool
         limit = self.stack.gpu.max_gpus_per_node
-        ok = True
+        node = parallel_layout.node_size(pool, product, gpu, limit)
+        self.layout = parallel_layout.layout_for(pool, node)
+        layout_problems = parallel_layout.split_problems(self.key, pool, arch) + (
+            parallel_layout.multi_node_problems(
+                self.key,
+                pool,
+                self.stack.accepted_products(pool),
+                self.stack.gpu_catalog,
+                node,
+                in_pd_stack=self.key.startswith("pdStacks."),
+            )
+        )
+        self.problems += layout_problems
+        ok = not layout_problems
+        if parallel_layout.tensor_parallelism_spans_nodes(pool, self.layout):
+            self.warnings.append(
+                f"{self.key}: tensorParallelSize {pool.tensor_parallel_size} spans nodes of "
+                f"{self.layout.gpus_per_pod} GPUs; tensor parallelism all-reduces every layer over the "
+                "network. Prefer tensorParallelSize = GPUs per node and pipelineParallelSize = nodes"
+            )
         if arch.num_attention_heads % pool.tensor_parallel_size:
             valid = sizing.valid_tensor_parallel_sizes(arch, limit)
             self._problem(
@@ -315,25 +356,6 @@ class _PoolChecker:
                 f"{pool.model} has {arch.num_attention_heads} attention heads, which is not "
                 f"divisible by {pool.tensor_parallel_size} (vLLM refuses to start)",
                 f"use one of {', '.join(map(str, valid))}",
-            )
-            ok = False
-        if pool.pipeline_parallel_size > arch.num_layers:
-            self._problem(
-                "pipelineParallelSize",
-                pool.pipeline_parallel_size,
-                f"{pool.model} has only {arch.num_layers} layers",
-                f"use at most {arch.num_layers}",
-            )
-            ok = False
-        if pool.gpus_per_pod > limit:
-            self._problem(
-                "tensorParallelSize",
-                pool.tensor_parallel_size,
-                f"a pod would need {pool.gpus_per_pod} GPUs (tensorParallelSize x "
-                f"pipelineParallelSize) but a node has at most {limit} (llm-serving:gpu.maxGpusPerNode); "
-                "pods that span nodes are not supported yet",
-                "lower tensorParallelSize/pipelineParallelSize, quantize, or raise "
-                "gpu.maxGpusPerNode if your nodes have more GPUs",
             )
             ok = False
         return ok
@@ -427,6 +449,7 @@ class _PoolChecker:
                 max_concurrent_full_sequences=capacity.max_concurrent_full_sequences,
                 weights_gib_per_gpu=capacity.weight_bytes_per_gpu / sizing.GIB,
                 kv_cache_gib_per_gpu=capacity.kv_cache_bytes_per_gpu / sizing.GIB,
+                layout=self.layout,
             )
         usable = capacity.usable_bytes / sizing.GIB
         budget = (

@@ -8,7 +8,8 @@
 # Tools: promtool (Prometheus' rule checker), kube-apiserver, kube-controller-manager,
 # kube-scheduler and kubectl (one Kubernetes release), etcd, kwok, and the Pulumi
 # engine: the CLI, its Python language host and the kubernetes and random resource
-# plugins.
+# plugins, and the LeaderWorkerSet controller (sigs.k8s.io/lws) that multi-node pools
+# need.
 # Cache root: $LLM_SERVING_TOOLS, default ~/.cache/llm-serving/tools. Wrapper modules
 # for projects whose go.mod has local replace lines are generated there at build time.
 set -euo pipefail
@@ -33,7 +34,9 @@ K8S_PROVIDER_VERSION="4.24.1"
 # pulumi-terraform-bridge with our configuration (scripts/pulumi-resource-random),
 # installed as the version the pinned pulumi-random SDK requests.
 RANDOM_PROVIDER_VERSION="4.21.4"
-ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes pulumi-resource-random"
+# The LeaderWorkerSet controller; keep equal to LWS_CHART_VERSION in config/schema.py.
+LWS_VERSION="0.9.0"
+ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes pulumi-resource-random lws"
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 tool_dir() {
@@ -48,6 +51,7 @@ tool_dir() {
       echo "$TOOLS_ROOT/pulumi-language-python/v$PYTHON_HOST_VERSION" ;;
     pulumi-resource-kubernetes) echo "$TOOLS_ROOT/pulumi-resource-kubernetes/v$K8S_PROVIDER_VERSION" ;;
     pulumi-resource-random) echo "$TOOLS_ROOT/pulumi-resource-random/v$RANDOM_PROVIDER_VERSION" ;;
+    lws | lws-controller | lws-crds) echo "$TOOLS_ROOT/lws/v$LWS_VERSION" ;;
     *) echo "unknown tool: $1" >&2; return 2 ;;
   esac
 }
@@ -55,6 +59,7 @@ tool_dir() {
 tool_path() {
   case "$1" in
     kubernetes) echo "$(tool_dir "$1")/kube-apiserver" ;;
+    lws) echo "$(tool_dir "$1")/lws-controller" ;;
     *) echo "$(tool_dir "$1")/$1" ;;
   esac
 }
@@ -285,6 +290,23 @@ build_pulumi-resource-random() {
   cd - >/dev/null && rm -rf "$dir"
 }
 
+# The controller is the module's ./cmd package (the binary would be named "cmd"),
+# built in the downloaded module with its own go.sum; its CRDs (LeaderWorkerSet,
+# DisaggregatedSet) are copied beside it for the local cluster to apply.
+build_lws() {
+  local dir source
+  dir="$(tool_dir lws)"
+  step lws "download sigs.k8s.io/lws@v$LWS_VERSION"
+  source="$(go mod download -json "sigs.k8s.io/lws@v$LWS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$source" ] || fail lws "download sigs.k8s.io/lws@v$LWS_VERSION"
+  rm -rf "$dir/crds" && mkdir -p "$dir/crds"
+  cp "$source"/config/crd/bases/*.yaml "$dir/crds/" || fail lws "copy the CRDs"
+  step lws "compile the controller"
+  (cd "$source" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/lws/pkg/version.GitVersion=v$LWS_VERSION" \
+    -o "$dir/lws-controller" ./cmd) || fail lws "go build"
+}
+
 version_of() {
   case "$1" in
     promtool) echo "$PROMETHEUS_MODULE_VERSION" ;;
@@ -295,6 +317,7 @@ version_of() {
     pulumi-language-python) echo "v$PYTHON_HOST_VERSION" ;;
     pulumi-resource-kubernetes) echo "v$K8S_PROVIDER_VERSION ($K8S_PROVIDER_MODULE_VERSION)" ;;
     pulumi-resource-random) echo "v$RANDOM_PROVIDER_VERSION" ;;
+    lws) echo "v$LWS_VERSION" ;;
   esac
 }
 

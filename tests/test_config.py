@@ -196,10 +196,11 @@ def test_a_pool_needs_accepted_gpu_products():
     assert "llm-serving:pools.chat.gpuProducts" in message and "llm-serving:gpu.products" in message
 
 
-def test_pods_cannot_need_more_gpus_than_a_node_has():
-    values = config(model="meta-llama/Llama-3.1-405B-Instruct", tensorParallelSize=16)
+def test_a_replica_beyond_one_node_must_be_whole_nodes():
+    values = config(model="meta-llama/Llama-3.1-70B-Instruct", tensorParallelSize=4, pipelineParallelSize=3)
     message = error_of(values)
-    assert "llm-serving:pools.chat.tensorParallelSize = 16" in message and "gpu.maxGpusPerNode" in message
+    assert "llm-serving:pools.chat.tensorParallelSize = 4" in message and "gpu.maxGpusPerNode" in message
+    assert "not a whole number of nodes" in message
 
 
 def test_awq_on_an_unquantized_checkpoint_fails_and_fp8_is_offered():

@@ -67,6 +67,57 @@ def vllm_container(deployment: Registered) -> dict:
     return container
 
 
+def pod_templates(run: ProgramRun) -> list[tuple[Registered, str, dict]]:
+    """(workload, role, pod template) of every workload: a Deployment's template
+    (role "pod"), a LeaderWorkerSet's "leader" and "worker" templates."""
+    templates = [(d, "pod", d.inputs["spec"]["template"]) for d in run.of_kind("Deployment")]
+    for group_set in run.of_kind("LeaderWorkerSet"):
+        groups = group_set.inputs["spec"]["leaderWorkerTemplate"]
+        templates.append((group_set, "leader", groups["leaderTemplate"]))
+        templates.append((group_set, "worker", groups["workerTemplate"]))
+    return templates
+
+
+def vllm_templates(run: ProgramRun) -> list[tuple[Registered, str, dict]]:
+    """Pod templates that run vLLM or its multi-node workers (not routers)."""
+    return [
+        (w, role, t)
+        for w, role, t in pod_templates(run)
+        if any(c["name"] == "vllm" for c in t["spec"]["containers"])
+    ]
+
+
+def serving_templates(run: ProgramRun) -> list[tuple[Registered, str, dict]]:
+    """Templates of the pods that serve vLLM's API: Deployments' and groups' leaders."""
+    return [(w, role, t) for w, role, t in vllm_templates(run) if role != "worker"]
+
+
+def template_container(template: dict) -> dict:
+    (container,) = [c for c in template["spec"]["containers"] if c["name"] == "vllm"]
+    return container
+
+
+def replica_gpus(workload: Registered) -> int:
+    """tensorParallelSize x pipelineParallelSize, as the serving container is told."""
+    (template,) = [t for w, role, t in serving_templates_of(workload)]
+    args = template_container(template)["args"]
+    return int(args[args.index("--tensor-parallel-size") + 1]) * int(
+        args[args.index("--pipeline-parallel-size") + 1]
+    )
+
+
+def serving_templates_of(workload: Registered) -> list[tuple[Registered, str, dict]]:
+    if workload.kind == "LeaderWorkerSet":
+        return [(workload, "leader", workload.inputs["spec"]["leaderWorkerTemplate"]["leaderTemplate"])]
+    return [(workload, "pod", workload.inputs["spec"]["template"])]
+
+
+def group_size(workload: Registered) -> int:
+    if workload.kind == "LeaderWorkerSet":
+        return workload.inputs["spec"]["leaderWorkerTemplate"]["size"]
+    return 1
+
+
 def env_of(container: dict) -> dict:
     return {e["name"]: e for e in container.get("env", [])}
 
@@ -110,52 +161,60 @@ def test_every_deployment_selector_matches_its_pods(stack_run):
 
 
 def test_every_service_selects_exactly_one_workloads_pods(stack_run):
-    deployments = stack_run.of_kind("Deployment")
+    templates = pod_templates(stack_run)
     for service in stack_run.of_kind("Service"):
         selector = service.inputs["spec"]["selector"]
-        selected = [
-            d for d in deployments if matches(selector, d.inputs["spec"]["template"]["metadata"]["labels"])
-        ]
-        assert len(selected) == 1, service.name
-        container_ports = {p["name"] for c in pod_spec(selected[0])["containers"] for p in c["ports"]}
+        selected = [(w, role, t) for w, role, t in templates if matches(selector, t["metadata"]["labels"])]
+        assert len({w.urn for w, _, _ in selected}) == 1, service.name
+        # A multi-node group's Service reaches its leaders only: workers serve no API.
+        assert all(role != "worker" for _, role, _ in selected), service.name
+        container_ports = {
+            p["name"] for _, _, t in selected for c in t["spec"]["containers"] for p in c["ports"]
+        }
         for port in service.inputs["spec"]["ports"]:
             assert port["targetPort"] in container_ports
 
 
 def test_every_pdb_selects_its_pools_pods(stack_run):
-    deployments = stack_run.of_kind("Deployment")
+    templates = pod_templates(stack_run)
+    workloads = {w.urn for w, _, _ in templates}
     pdbs = stack_run.of_kind("PodDisruptionBudget")
-    assert len(pdbs) == len(deployments)
+    assert len(pdbs) == len(workloads)
     for pdb in pdbs:
         selector = pdb.inputs["spec"]["selector"]["matchLabels"]
-        selected = [
-            d for d in deployments if matches(selector, d.inputs["spec"]["template"]["metadata"]["labels"])
-        ]
-        assert len(selected) == 1, pdb.name
+        selected = [(w, role) for w, role, t in templates if matches(selector, t["metadata"]["labels"])]
+        assert len({w.urn for w, _ in selected}) == 1, pdb.name
+        # Every pod of the workload: for a group, its leader and its workers.
+        (workload, _), *_ = selected
+        assert len(selected) == len([1 for w, _, _ in templates if w.urn == workload.urn]), pdb.name
 
 
 def test_probes_wait_for_model_load_then_watch_health(stack_run):
-    for deployment in gpu_deployments(stack_run):
-        container = vllm_container(deployment)
+    for workload, _, template in serving_templates(stack_run):
+        container = template_container(template)
         startup = container["startupProbe"]
         assert startup["httpGet"]["path"] == "/health"
-        assert startup["periodSeconds"] * startup["failureThreshold"] >= 30 * 60
+        budget = startup["periodSeconds"] * startup["failureThreshold"]
+        # Loading across nodes gets a longer default budget.
+        assert budget >= (60 if group_size(workload) > 1 else 30) * 60
         for probe in ("readinessProbe", "livenessProbe"):
             assert container[probe]["httpGet"]["path"] == "/health"
-        assert (
-            deployment.inputs["spec"]["progressDeadlineSeconds"]
-            > startup["periodSeconds"] * startup["failureThreshold"]
-        )
+        if workload.kind == "Deployment":
+            assert workload.inputs["spec"]["progressDeadlineSeconds"] > budget
+
+
+def test_multi_node_workers_have_no_api_and_no_probes(stack_run):
+    for _, role, template in vllm_templates(stack_run):
+        if role == "worker":
+            container = template_container(template)
+            assert not {"startupProbe", "readinessProbe", "livenessProbe", "ports"} & set(container)
 
 
 def test_gpu_pods_are_scheduled_only_on_accepted_gpus(stack_run):
-    for deployment in gpu_deployments(stack_run):
-        spec = pod_spec(deployment)
-        args = vllm_container(deployment)["args"]
-        gpus = int(args[args.index("--tensor-parallel-size") + 1]) * int(
-            args[args.index("--pipeline-parallel-size") + 1]
-        )
-        resources = vllm_container(deployment)["resources"]
+    for workload, _, template in vllm_templates(stack_run):
+        spec = template["spec"]
+        gpus = replica_gpus(workload) // group_size(workload)
+        resources = template_container(template)["resources"]
         assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == str(gpus)
         (term,) = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
             "nodeSelectorTerms"
@@ -163,33 +222,43 @@ def test_gpu_pods_are_scheduled_only_on_accepted_gpus(stack_run):
         (expression,) = term["matchExpressions"]
         assert expression["key"] == "nvidia.com/gpu.product" and expression["operator"] == "In"
         assert expression["values"]
+        if group_size(workload) > 1:
+            # A group's nodes are all of one product.
+            assert len(expression["values"]) == 1
         assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
         assert spec["runtimeClassName"] == "nvidia"
 
 
-def test_shared_memory_is_mounted_exactly_when_a_pod_has_several_gpus(stack_run):
-    for deployment in gpu_deployments(stack_run):
-        gpus = int(vllm_container(deployment)["resources"]["limits"]["nvidia.com/gpu"])
-        mounts = {m["mountPath"] for m in vllm_container(deployment)["volumeMounts"]}
-        assert ("/dev/shm" in mounts) == (gpus > 1)
+def test_shared_memory_is_mounted_exactly_when_a_replica_has_several_gpus(stack_run):
+    for workload, _, template in vllm_templates(stack_run):
+        mounts = {m["mountPath"] for m in template_container(template)["volumeMounts"]}
+        assert ("/dev/shm" in mounts) == (replica_gpus(workload) > 1)
 
 
 def test_rollouts_never_need_a_spare_gpu(stack_run):
-    for deployment in gpu_deployments(stack_run):
-        assert deployment.inputs["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == 0
+    for workload in {w.urn: w for w, _, _ in vllm_templates(stack_run)}.values():
+        if workload.kind == "Deployment":
+            assert workload.inputs["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == 0
+        else:
+            assert workload.inputs["spec"]["rolloutStrategy"]["rollingUpdateConfiguration"]["maxSurge"] == 0
 
 
 def test_images_are_pinned(stack_run):
-    for resource in stack_run.of_kind("Deployment") + stack_run.of_kind("Job"):
-        for container in resource.inputs["spec"]["template"]["spec"]["containers"]:
+    templates = [t for _, _, t in pod_templates(stack_run)]
+    templates += [j.inputs["spec"]["template"] for j in stack_run.of_kind("Job")]
+    for template in templates:
+        for container in template["spec"]["containers"]:
             assert ":" in container["image"].rsplit("/", 1)[-1] and not container["image"].endswith(":latest")
 
 
 def test_pods_read_credentials_from_secrets_the_stack_creates(stack_run):
     secrets = {s.inputs["metadata"]["name"]: s for s in stack_run.of_kind("Secret")}
-    for deployment in gpu_deployments(stack_run):
-        env = env_of(vllm_container(deployment))
-        for variable in ("HF_TOKEN", "VLLM_API_KEY"):
+    for _, role, template in vllm_templates(stack_run):
+        env = env_of(template_container(template))
+        # Multi-node workers serve no API: they never get the API key.
+        variables = ("HF_TOKEN",) if role == "worker" else ("HF_TOKEN", "VLLM_API_KEY")
+        assert role != "worker" or "VLLM_API_KEY" not in env
+        for variable in variables:
             reference = env[variable]["valueFrom"]["secretKeyRef"]
             assert "value" not in env[variable]
             secret = secrets[reference["name"]]
@@ -198,10 +267,10 @@ def test_pods_read_credentials_from_secrets_the_stack_creates(stack_run):
 
 def test_model_cache_is_mounted_at_hf_home(stack_run):
     claims = {c.inputs["metadata"]["name"] for c in stack_run.of_kind("PersistentVolumeClaim")}
-    for deployment in gpu_deployments(stack_run):
-        container = vllm_container(deployment)
+    for _, _, template in vllm_templates(stack_run):
+        container = template_container(template)
         hf_home = env_of(container)["HF_HOME"]["value"]
-        (cache_volume,) = [v for v in pod_spec(deployment)["volumes"] if "persistentVolumeClaim" in v]
+        (cache_volume,) = [v for v in template["spec"]["volumes"] if "persistentVolumeClaim" in v]
         assert cache_volume["persistentVolumeClaim"]["claimName"] in claims
         mount = next(m for m in container["volumeMounts"] if m["name"] == cache_volume["name"])
         assert mount["mountPath"] == hf_home
