@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
+from components.inference_gateway import InferenceGateway, RouteTarget
 from components.leader_worker_set_controller import LeaderWorkerSetController
 from components.model_cache import ModelCache
 from components.monitoring_stack import MonitoringStack
@@ -127,6 +128,7 @@ def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> di
 
 endpoints = {}
 scrape_targets = []
+route_targets: dict[str, RouteTarget] = {}
 for pool_name, pool in stack.pools.items():
     vllm_pool = VllmPool(
         pool_name,
@@ -147,6 +149,14 @@ for pool_name, pool in stack.pools.items():
     )
     endpoints[pool_name] = endpoint(pool_name, pool.service.port, pool.served_name, vllm_pool.service_url)
     scrape_targets.append(vllm_pool.scrape_target(pool_name))
+    route_targets[pool_name] = RouteTarget(
+        pool_name,
+        "pool",
+        pool.served_name,
+        pool.service.port,
+        vllm_pool.serving_selector,
+        vllm_pool.service_name,
+    )
 
 for stack_name, pd_config in stack.pd_stacks.items():
     role_pools = {role: role_pool_name(stack_name, role) for role in PD_ROLES}
@@ -175,6 +185,33 @@ for stack_name, pd_config in stack.pd_stacks.items():
         pd_stack.router_url,
     )
     scrape_targets += pd_stack.scrape_targets()
+    route_targets[stack_name] = RouteTarget(
+        stack_name,
+        "router",
+        pd_config.prefill.served_name,
+        pd_config.router.service.port,
+        pd_stack.router_selector,
+        pd_stack.router_name,
+    )
+
+if stack.inference_gateway.routes:
+    gateway = InferenceGateway(
+        "inference-gateway",
+        stack.inference_gateway,
+        namespace,
+        {name: route_targets[name] for name in stack.inference_gateway.routes},
+        release,
+    )
+    scrape_targets += gateway.scrape_targets()
+    pulumi.export(
+        "inferenceGateway",
+        {
+            "gateway": gateway.gateway_name,
+            "routes": gateway.routes(),
+            "address": f"kubectl get gateway -n {stack.namespace} {gateway.gateway_name} "
+            "-o jsonpath='{.status.addresses[0].value}'",
+        },
+    )
 
 if stack.monitoring.enabled:
     monitoring = MonitoringStack(

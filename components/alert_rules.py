@@ -30,6 +30,7 @@ def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertT
     """The rule group for every pool and router of one stack."""
     pools = [t for t in targets if t.kind == "vllm"]
     routers = [t for t in targets if t.kind == "router"]
+    pickers = [t for t in targets if t.kind == "epp"]
     by = "namespace, service"
     rules = []
     if pools:
@@ -94,6 +95,21 @@ def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertT
                 "logs and whether prefill and decode pods are Ready; NIXL transfer failures "
                 "show in the decode pods' logs. Fix whatever the logs name; the router retries "
                 "per router.extraArgs (--retry-max-retries).",
+            )
+        )
+    if pickers:
+        scope = promql.Scope(namespace, _names(pickers))
+        rules.append(
+            _alert(
+                "InferencePoolNoReadyPods",
+                f"max by (namespace, service, name) ({scope.select(m.EPP_POOL_READY_PODS)}) == 0",
+                limits.no_ready_pods_for,
+                "critical",
+                "{{ $labels.name }}: the endpoint picker has no pod to route to",
+                "The InferencePool's selector matches no Ready pod, so the gateway fails every "
+                "request for it (or, with failureMode FailOpen, sends them nowhere useful). Check "
+                "the pool's pods (`kubectl get pods -l app.kubernetes.io/instance=<pool>`) and that "
+                "the InferencePool's selector and target port match them.",
             )
         )
     single_node = [t for t in targets if t.group_set is None]

@@ -219,10 +219,68 @@ def router_dashboard(namespace: str, target: ScrapeTarget) -> dict:
     return _as_json(builder)
 
 
-def dashboard_for(namespace: str, target: ScrapeTarget) -> dict:
-    return (
-        router_dashboard(namespace, target) if target.kind == "router" else pool_dashboard(namespace, target)
+def picker_dashboard(namespace: str, target: ScrapeTarget) -> dict:
+    """What one endpoint picker sees of its pool and what its scheduling costs."""
+    scope = promql.Scope(namespace, target.name)
+    builder = (
+        _dashboard(namespace, target)
+        .with_row(Row("Endpoint picker"))
+        .with_panel(
+            _timeseries(
+                "Ready pods in the pool",
+                "short",
+                "Pods the picker can route to.",
+                _query(f"max by (name) ({scope.select(m.EPP_POOL_READY_PODS)})", "{{name}}"),
+            )
+        )
+        .with_panel(
+            _timeseries(
+                "Pool KV cache and queue",
+                "short",
+                "Average KV-cache utilization (0-1) and waiting requests per pod, as the picker scores them.",
+                _query(f"max by (name) ({scope.select(m.EPP_POOL_AVG_KV_CACHE)})", "KV cache {{name}}"),
+                _query(f"max by (name) ({scope.select(m.EPP_POOL_AVG_QUEUE)})", "queue {{name}}"),
+            )
+        )
+        .with_panel(
+            _timeseries(
+                "Requests by model",
+                "reqps",
+                "Requests per second through the picker, by model.",
+                _query(promql.rate(scope, m.EPP_REQUESTS, "model_name"), "{{model_name}}"),
+            )
+        )
+        .with_panel(
+            _timeseries(
+                "Errors by code",
+                "reqps",
+                "Picker request errors per second by error code.",
+                _query(promql.rate(scope, m.EPP_REQUEST_ERRORS, "error_code"), "{{error_code}}"),
+            )
+        )
+        .with_panel(
+            _latency(
+                "Scheduling latency",
+                "p50 and p95 of the picker's scheduling decision (added to every request).",
+                scope,
+                m.EPP_SCHEDULER_DURATION,
+            )
+        )
+        .with_panel(
+            _latency(
+                "Request latency",
+                "p50 and p95 of end-to-end request duration seen by the picker.",
+                scope,
+                m.EPP_REQUEST_DURATION,
+            )
+        )
     )
+    return _as_json(builder)
+
+
+def dashboard_for(namespace: str, target: ScrapeTarget) -> dict:
+    builders = {"router": router_dashboard, "epp": picker_dashboard}
+    return builders.get(target.kind, pool_dashboard)(namespace, target)
 
 
 def _as_json(builder: Dashboard) -> dict:

@@ -17,14 +17,18 @@ def helm_addon(
     version: str,
     values: dict,
     opts: pulumi.ResourceOptions,
+    create_namespace: bool = True,
 ) -> k8s.helm.v3.Release:
     """The add-on's namespace and its Helm release at `version` (a release key: one of
-    release.chartVersions); a real release: hooks run, `helm ls` shows it."""
-    namespace = k8s.core.v1.Namespace(
-        f"{resource_name}-namespace",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace),
-        opts=opts,
-    )
+    release.chartVersions); a real release: hooks run, `helm ls` shows it.
+    `create_namespace=False` for a second release of one add-on."""
+    namespace: pulumi.Input[str] = config.namespace
+    if create_namespace:
+        namespace = k8s.core.v1.Namespace(
+            f"{resource_name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=config.namespace),
+            opts=opts,
+        ).metadata.name
     # An OCI registry is no chart repository: Helm takes the chart's full reference.
     oci = config.repository.startswith("oci://")
     return k8s.helm.v3.Release(
@@ -32,7 +36,7 @@ def helm_addon(
         name=release_name,
         chart=f"{config.repository.rstrip('/')}/{chart}" if oci else chart,
         version=version,
-        namespace=namespace.metadata.name,
+        namespace=namespace,
         repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=config.repository),
         values=values,
         opts=opts,

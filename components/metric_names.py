@@ -28,6 +28,16 @@ ROUTER_REQUESTS = "vllm_router_requests_total"
 ROUTER_REQUEST_ERRORS = "vllm_router_request_errors_total"
 ROUTER_REQUEST_DURATION = "vllm_router_request_duration_seconds"
 
+# The endpoint picker (GAIE v1.5.0 pkg/epp/metrics/metrics.go; site-src/guides/
+# metrics-and-observability.md), scraped from its metrics port.
+EPP_POOL_READY_PODS = "inference_pool_ready_pods"
+EPP_POOL_AVG_KV_CACHE = "inference_pool_average_kv_cache_utilization"
+EPP_POOL_AVG_QUEUE = "inference_pool_average_queue_size"
+EPP_REQUESTS = "inference_objective_request_total"
+EPP_REQUEST_ERRORS = "inference_objective_request_error_total"
+EPP_REQUEST_DURATION = "inference_objective_request_duration_seconds"
+EPP_SCHEDULER_DURATION = "inference_extension_scheduler_e2e_duration_seconds"
+
 # kube-state-metrics.
 DEPLOYMENT_READY_REPLICAS = "kube_deployment_status_replicas_ready"
 DEPLOYMENT_SPEC_REPLICAS = "kube_deployment_spec_replicas"
@@ -87,4 +97,16 @@ KUBE_STATE_EXPORTED = {
     STATEFULSET_READY_REPLICAS,
     STATEFULSET_SPEC_REPLICAS,
 }
-KNOWN_METRICS = VLLM_EXPORTED | ROUTER_EXPORTED | KUBE_STATE_EXPORTED
+EPP_EXPORTED = {
+    EPP_POOL_READY_PODS,
+    EPP_POOL_AVG_KV_CACHE,
+    EPP_POOL_AVG_QUEUE,
+    EPP_REQUESTS,
+    EPP_REQUEST_ERRORS,
+    *(
+        f"{histogram}{suffix}"
+        for histogram in (EPP_REQUEST_DURATION, EPP_SCHEDULER_DURATION)
+        for suffix in ("_bucket", "_sum", "_count")
+    ),
+}
+KNOWN_METRICS = VLLM_EXPORTED | ROUTER_EXPORTED | KUBE_STATE_EXPORTED | EPP_EXPORTED

@@ -20,7 +20,13 @@ from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
 from components.scrape_target import ScrapeTarget
 from components.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
-from components.workload import disruption_budget, in_cluster_url, service_spec, service_url
+from components.workload import (
+    disruption_budget,
+    in_cluster_url,
+    service_account_with_role,
+    service_spec,
+    service_url,
+)
 from config.router_args import RoleEndpoint, render_router_args
 from config.schema import PD_ROLES, PDStackConfig, role_pool_name
 from config.vllm_args import render_kv_transfer_args, render_vllm_args
@@ -161,33 +167,13 @@ class PDRouterStack(pulumi.ComponentResource):
         self, router_name: str, labels: dict[str, str], child: pulumi.ResourceOptions
     ) -> k8s.core.v1.ServiceAccount:
         """Pod discovery needs exactly get/list/watch on pods in this namespace."""
-        account = k8s.core.v1.ServiceAccount(
-            f"{router_name}-sa", metadata=self._metadata(router_name, labels), opts=child
+        return service_account_with_role(
+            router_name,
+            self._metadata(router_name, labels),
+            self.spec.namespace,
+            [k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods"], verbs=["get", "list", "watch"])],
+            child,
         )
-        role = k8s.rbac.v1.Role(
-            f"{router_name}-role",
-            metadata=self._metadata(router_name, labels),
-            rules=[
-                k8s.rbac.v1.PolicyRuleArgs(
-                    api_groups=[""], resources=["pods"], verbs=["get", "list", "watch"]
-                )
-            ],
-            opts=child,
-        )
-        k8s.rbac.v1.RoleBinding(
-            f"{router_name}-rolebinding",
-            metadata=self._metadata(router_name, labels),
-            role_ref=k8s.rbac.v1.RoleRefArgs(
-                api_group="rbac.authorization.k8s.io", kind="Role", name=role.metadata.name
-            ),
-            subjects=[
-                k8s.rbac.v1.SubjectArgs(
-                    kind="ServiceAccount", name=account.metadata.name, namespace=self.spec.namespace
-                )
-            ],
-            opts=child,
-        )
-        return account
 
     def _router_deployment(
         self,

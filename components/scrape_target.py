@@ -11,7 +11,7 @@ class ScrapeTarget:
     """One Service to scrape; its Deployment has the same name (or see `group_set`)."""
 
     name: str
-    kind: Literal["vllm", "router"]
+    kind: Literal["vllm", "router", "epp"]
     title: str  # for people: "llama-3-1-8b-decode (decode role of llama-3-1-8b)"
     service_selector: dict[str, str]  # labels that select the Service
     port_name: str  # the Service port serving /metrics

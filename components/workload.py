@@ -1,4 +1,5 @@
-"""Objects every workload gets the same way: its Service and its PodDisruptionBudget."""
+"""Objects every workload gets the same way: its Service, its PodDisruptionBudget and,
+for workloads that talk to the API server, a ServiceAccount bound to a namespaced Role."""
 
 from __future__ import annotations
 
@@ -61,3 +62,28 @@ def disruption_budget(
         ),
         opts=opts,
     )
+
+
+def service_account_with_role(
+    resource_name: str,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    namespace: pulumi.Input[str],
+    rules: list[k8s.rbac.v1.PolicyRuleArgs],
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.ServiceAccount:
+    """A ServiceAccount, a Role with exactly `rules` in its namespace, and the binding;
+    all three named by `metadata`."""
+    account = k8s.core.v1.ServiceAccount(f"{resource_name}-sa", metadata=metadata, opts=opts)
+    role = k8s.rbac.v1.Role(f"{resource_name}-role", metadata=metadata, rules=rules, opts=opts)
+    k8s.rbac.v1.RoleBinding(
+        f"{resource_name}-rolebinding",
+        metadata=metadata,
+        role_ref=k8s.rbac.v1.RoleRefArgs(
+            api_group="rbac.authorization.k8s.io", kind="Role", name=role.metadata.name
+        ),
+        subjects=[
+            k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=account.metadata.name, namespace=namespace)
+        ],
+        opts=opts,
+    )
+    return account

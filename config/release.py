@@ -55,6 +55,7 @@ _CHART_ADDONS = {
     "longhorn": "longhorn",
     "kubePrometheusStack": "kubePrometheusStack",
     "leaderWorkerSet": "leaderWorkerSet",
+    "implementation": "gatewayImplementation",
 }
 
 
@@ -68,8 +69,10 @@ def moved_to_release(loc: tuple) -> str | None:
         return f"{SECTION}.modelRevisions.<model id>"
     if key != "image":
         return None
-    if parent in (["vllm"], ["modelCache", "prefetch"]):
-        return f"{SECTION}.images.{'vllm' if parent == ['vllm'] else 'prefetch'}"
+    former_images = {("vllm",): "vllm", ("modelCache", "prefetch"): "prefetch"}
+    former_images[("inferenceGateway", "endpointPicker")] = "endpointPicker"
+    if tuple(parent) in former_images:
+        return f"{SECTION}.images.{former_images[tuple(parent)]}"
     if parent[:1] == ["pdStacks"] and parent[-1:] == ["router"]:
         return f"{SECTION}.images.router"
     if parent[:1] == ["pools"] and len(parent) == 2:

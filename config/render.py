@@ -26,6 +26,7 @@ HELM_RELEASES = (
     (("model_cache", "longhorn"), "modelCache.longhorn"),
     (("monitoring", "kube_prometheus_stack"), "monitoring.kubePrometheusStack"),
     (("leader_worker_set",), "leaderWorkerSet"),
+    (("inference_gateway", "implementation"), "inferenceGateway.implementation"),
 )
 
 

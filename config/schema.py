@@ -38,6 +38,11 @@ KUBE_PROMETHEUS_STACK_CHART_VERSION = "82.0.0"
 # The LeaderWorkerSet controller release; scripts/tools.sh builds the same version
 # for the local cluster (LWS_VERSION there).
 LWS_CHART_VERSION = "0.9.0"
+# The Gateway API Inference Extension release whose endpoint picker we run; its CRDs
+# (schemas/crds/) and flags (tests/test_inference_gateway.py) are read from it.
+EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0"
+# The gateway implementation that release's guide installs (site-src/guides/index.md).
+AGENTGATEWAY_CHART_VERSION = "v1.0.0"
 _PROMETHEUS_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 _COMMIT_HASH = re.compile(r"^[0-9a-f]{40}$")
 
@@ -556,6 +561,113 @@ class PDStackConfig(Section):
 
 
 # ---------------------------------------------------------------------------
+# Inference gateway (seed 003): Gateway -> HTTPRoute -> InferencePool -> endpoint picker
+# ---------------------------------------------------------------------------
+
+# The endpoint picker's scorer plugins at GAIE v1.5.0
+# (pkg/epp/framework/plugins/scheduling/scorer/*).
+EppScorer = Literal[
+    "queue-scorer",
+    "kv-cache-utilization-scorer",
+    "prefix-cache-scorer",
+    "lora-affinity-scorer",
+    "running-requests-size-scorer",
+    "token-load-scorer",
+]
+# Upstream's default scheduling profile for vLLM (GAIE v1.5.0,
+# config/charts/epplib/templates/_config.yaml): queue 2, KV cache 2, prefix cache 3.
+DEFAULT_SCORER_WEIGHTS: dict[str, int] = {
+    "queue-scorer": 2,
+    "kv-cache-utilization-scorer": 2,
+    "prefix-cache-scorer": 3,
+}
+
+
+class EndpointPickerConfig(Section):
+    """The endpoint picker (EPP) each routed pool gets: it chooses the pod for every
+    request from the pods' queue depth, KV-cache use and prefix-cache hits."""
+
+    # The image is a release key: release.images.endpointPicker.
+    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
+    # Upstream runs one active picker (its prefix index lives in memory); more
+    # replicas elect a leader.
+    replicas: int = Field(default=1, ge=1)
+    # FailOpen: the gateway routes on without the picker if it is down.
+    failure_mode: Literal["FailOpen", "FailClose"] = "FailOpen"
+    scorers: dict[EppScorer, int] = Field(default_factory=lambda: dict(DEFAULT_SCORER_WEIGHTS))
+    log_verbosity: int = Field(default=1, ge=0, le=5)
+    # Upstream requests 4 CPU and 8Gi (validated at high QPS); requests = limits here.
+    resources: PodResources = Field(default_factory=lambda: PodResources(cpu="4", memory="8Gi"))
+    disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
+
+    @field_validator("scorers")
+    @classmethod
+    def _some_scorer(cls, value: dict[str, int]) -> dict[str, int]:
+        if not value or not any(weight > 0 for weight in value.values()):
+            raise ValueError("needs at least one scorer with a positive weight")
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("weights must be 0 or more")
+        return value
+
+
+class GatewayImplementationConfig(HelmChartConfig):
+    """A Gateway API implementation that speaks to endpoint pickers, as pinned Helm
+    releases (its CRDs chart, then the controller). Default: agentgateway, the one
+    the pinned GAIE release's guide installs. Off by default."""
+
+    install: bool = False
+    repository: str = "oci://cr.agentgateway.dev/charts"
+    namespace: DnsLabel = "agentgateway-system"
+    chart: str = "agentgateway"
+    crds_chart: str | None = "agentgateway-crds"
+
+
+class GatewayConfig(Section):
+    """The Gateway the routes attach to: created here, or an existing one."""
+
+    create: bool = True
+    name: DnsLabel = "inference-gateway"
+    class_name: str = "agentgateway"
+    port: int = Field(default=80, ge=1, le=65535)
+    hostname: str | None = None
+
+
+class InferenceRouteConfig(Section):
+    """How requests reach one pool (or P/D stack) through the gateway."""
+
+    # Requests under this prefix go to the pool, the prefix removed ("/<name>/v1/..."
+    # becomes "/v1/..."). Default: "/<name>".
+    path_prefix: str | None = None
+    # Also route any path whose X-Gateway-Model-Name header is the served model name
+    # (set by the client, or by upstream's body-based router from the body's "model").
+    match_model_header: bool = True
+    # InferenceObjective priority of this model's requests (higher is served first
+    # under load).
+    priority: int = 0
+    request_timeout_seconds: int = Field(default=300, ge=1)
+
+    @field_validator("path_prefix")
+    @classmethod
+    def _absolute_prefix(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("/") or value == "/" or value.endswith("/")):
+            raise ValueError("must start with '/', not end with '/', and not be '/' alone")
+        return value
+
+
+class InferenceGatewayConfig(Section):
+    """Pools behind a Gateway API gateway with cache-aware endpoint picking (seed 003).
+
+    `routes` keys name pools or P/D stacks. A pool gets an InferencePool and an
+    endpoint picker; a P/D stack is routed to its vllm-router, which already picks
+    the prefill/decode pair (the pinned EPP does not disaggregate)."""
+
+    routes: dict[DnsLabel, InferenceRouteConfig] = Field(default_factory=dict)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    endpoint_picker: EndpointPickerConfig = Field(default_factory=EndpointPickerConfig)
+    implementation: GatewayImplementationConfig = Field(default_factory=GatewayImplementationConfig)
+
+
+# ---------------------------------------------------------------------------
 # Release keys
 # ---------------------------------------------------------------------------
 
@@ -563,6 +675,7 @@ class PDStackConfig(Section):
 class ReleaseImages(Section):
     vllm: PinnedImage = VLLM_IMAGE
     router: PinnedImage = VLLM_ROUTER_IMAGE
+    endpoint_picker: PinnedImage = EPP_IMAGE
     # Default: the vLLM image (it ships the hf CLI).
     prefetch: PinnedImage | None = None
     # Per-pool replacements of `vllm`, by pool name (a P/D role: <stack>-prefill).
@@ -574,6 +687,8 @@ class ChartVersions(Section):
     longhorn: str = LONGHORN_CHART_VERSION
     kube_prometheus_stack: str = KUBE_PROMETHEUS_STACK_CHART_VERSION
     leader_worker_set: str = LWS_CHART_VERSION
+    # The inference gateway's implementation (its CRDs chart and controller chart).
+    gateway_implementation: str = AGENTGATEWAY_CHART_VERSION
 
 
 class ReleaseConfig(Section):
@@ -601,6 +716,7 @@ class StackConfig(Section):
     leader_worker_set: LeaderWorkerSetControllerConfig = Field(
         default_factory=LeaderWorkerSetControllerConfig
     )
+    inference_gateway: InferenceGatewayConfig = Field(default_factory=InferenceGatewayConfig)
     # Stack additions to the catalogs; an entry with a built-in key replaces it.
     models: dict[str, ModelArchitecture] = Field(default_factory=dict)
     gpus: dict[str, GpuModel] = Field(default_factory=dict)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from config import parallel_layout, sizing
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import ConfigError, Problem
+from config.gateway_checks import inference_gateway_problems
 from config.release import release_warnings
 from config.router_args import conflicting_router_args
 from config.schema import PD_ROLES, PoolConfig, StackConfig, role_pool_name
@@ -115,6 +116,7 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
         warnings += checker.warnings
     problems += _check_serves_something(stack)
     problems += _check_pd_stacks(stack)
+    problems += inference_gateway_problems(stack)
     problems += _check_secrets(stack, has_hf_token)
     warnings += release_warnings(stack)
     if problems:

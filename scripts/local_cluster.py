@@ -35,7 +35,8 @@ STATE = ROOT / ".local" / "cluster"
 PKI = STATE / "pki"
 KUBECONFIG = STATE / "kubeconfig"
 NODES_FILE = ROOT / "scripts" / "local-cluster-nodes.yaml"
-CRD_DIR = ROOT.parent / "shared" / "schemas" / "crds"
+# CRD schemas: the shared set and the project's own additions (schemas/crds/).
+CRD_DIRS = [ROOT / "schemas" / "crds", ROOT.parent / "shared" / "schemas" / "crds"]
 API_PORT = int(os.environ.get("LOCAL_CLUSTER_API_PORT", "36443"))
 ETCD_PORT = int(os.environ.get("LOCAL_CLUSTER_ETCD_PORT", "23791"))
 SERVICE_CIDR = "10.96.0.0/16"
@@ -358,7 +359,7 @@ def node_manifest(spec: dict) -> dict:
 
 
 def crd_manifest(path: Path) -> dict:
-    """A CustomResourceDefinition built from one of ../shared/schemas/crds/."""
+    """A CustomResourceDefinition built from one schema file of CRD_DIRS."""
     document = json.loads(path.read_text())
     group, version = document["apiVersion"].split("/")
     kind = document["kind"]
@@ -397,7 +398,7 @@ def apply(manifests: list[dict]) -> None:
 
 def install_contents() -> None:
     nodes = yaml.safe_load(NODES_FILE.read_text())["nodes"]
-    crds = [crd_manifest(path) for path in sorted(CRD_DIR.glob("*.json"))]
+    crds = [crd_manifest(path) for directory in CRD_DIRS for path in sorted(directory.glob("*.json"))]
     apply(crds + [RUNTIME_CLASS])
     apply([node_manifest(node) for node in nodes])
     kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")

@@ -9,7 +9,8 @@
 # kube-scheduler and kubectl (one Kubernetes release), etcd, kwok, and the Pulumi
 # engine: the CLI, its Python language host and the kubernetes and random resource
 # plugins, and the LeaderWorkerSet controller (sigs.k8s.io/lws) that multi-node pools
-# need.
+# need, and the Gateway API Inference Extension's endpoint picker (epp), whose flag
+# parser the tests run.
 # Cache root: $LLM_SERVING_TOOLS, default ~/.cache/llm-serving/tools. Wrapper modules
 # for projects whose go.mod has local replace lines are generated there at build time.
 set -euo pipefail
@@ -36,7 +37,9 @@ K8S_PROVIDER_VERSION="4.24.1"
 RANDOM_PROVIDER_VERSION="4.21.4"
 # The LeaderWorkerSet controller; keep equal to LWS_CHART_VERSION in config/schema.py.
 LWS_VERSION="0.9.0"
-ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes pulumi-resource-random lws"
+# The endpoint picker; keep equal to the EPP image tag in config/schema.py.
+GAIE_VERSION="1.5.0"
+ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes pulumi-resource-random lws epp"
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 tool_dir() {
@@ -52,6 +55,7 @@ tool_dir() {
     pulumi-resource-kubernetes) echo "$TOOLS_ROOT/pulumi-resource-kubernetes/v$K8S_PROVIDER_VERSION" ;;
     pulumi-resource-random) echo "$TOOLS_ROOT/pulumi-resource-random/v$RANDOM_PROVIDER_VERSION" ;;
     lws | lws-controller | lws-crds) echo "$TOOLS_ROOT/lws/v$LWS_VERSION" ;;
+    epp) echo "$TOOLS_ROOT/epp/v$GAIE_VERSION" ;;
     *) echo "unknown tool: $1" >&2; return 2 ;;
   esac
 }
@@ -307,6 +311,21 @@ build_lws() {
     -o "$dir/lws-controller" ./cmd) || fail lws "go build"
 }
 
+# The endpoint picker (cmd/epp of sigs.k8s.io/gateway-api-inference-extension), built
+# in the downloaded module with its own go.sum, like the LWS controller.
+build_epp() {
+  local dir source
+  dir="$(tool_dir epp)"
+  step epp "download sigs.k8s.io/gateway-api-inference-extension@v$GAIE_VERSION"
+  source="$(go mod download -json "sigs.k8s.io/gateway-api-inference-extension@v$GAIE_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$source" ] || fail epp "download sigs.k8s.io/gateway-api-inference-extension@v$GAIE_VERSION"
+  step epp "compile the endpoint picker"
+  # The module ships a go.work naming sibling modules the module zip lacks.
+  (cd "$source" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/epp" ./cmd/epp) ||
+    fail epp "go build"
+}
+
 version_of() {
   case "$1" in
     promtool) echo "$PROMETHEUS_MODULE_VERSION" ;;
@@ -318,6 +337,7 @@ version_of() {
     pulumi-resource-kubernetes) echo "v$K8S_PROVIDER_VERSION ($K8S_PROVIDER_MODULE_VERSION)" ;;
     pulumi-resource-random) echo "v$RANDOM_PROVIDER_VERSION" ;;
     lws) echo "v$LWS_VERSION" ;;
+    epp) echo "v$GAIE_VERSION" ;;
   esac
 }
 

@@ -2,8 +2,9 @@
 
 Built-in kinds: the Kubernetes OpenAPI schema via `kubernetes-validate`, strict (an
 unknown field is an error, as it would be silently dropped by the API server).
-Custom resources: the CRD schemas in ../shared/schemas/crds/, made strict the same
-way: any object schema that lists properties and does not preserve unknown fields
+Custom resources: the CRD schemas in ../shared/schemas/crds/ and the project's own
+schemas/crds/ (schemas the shared set lacks, each with its upstream source), made
+strict the same way: any object schema that lists properties and does not preserve unknown fields
 rejects others.
 """
 
@@ -19,7 +20,8 @@ import kubernetes_validate
 from harness import ROOT
 
 KUBERNETES_VERSION = "1.36.0"
-CRD_DIR = ROOT.parent / "shared" / "schemas" / "crds"
+# The project's own schemas first: they add kinds the shared set lacks.
+CRD_DIRS = [ROOT / "schemas" / "crds", ROOT.parent / "shared" / "schemas" / "crds"]
 BUILTIN_GROUPS = {
     "",
     "apps",
@@ -64,10 +66,11 @@ def _strict(schema: dict) -> dict:
 @cache
 def crd_schema(api_version: str, kind: str) -> dict:
     group, version = api_version.split("/")
-    path = CRD_DIR / f"{group}_{kind}_{version}.json"
-    if not path.exists():
-        raise AssertionError(f"no CRD schema for {api_version} {kind} in {CRD_DIR}")
-    return _strict(json.loads(path.read_text())["openAPIV3Schema"])
+    paths = [directory / f"{group}_{kind}_{version}.json" for directory in CRD_DIRS]
+    existing = [path for path in paths if path.exists()]
+    if not existing:
+        raise AssertionError(f"no CRD schema for {api_version} {kind} in {', '.join(map(str, CRD_DIRS))}")
+    return _strict(json.loads(existing[0].read_text())["openAPIV3Schema"])
 
 
 def validation_errors(manifest: dict) -> list[str]:

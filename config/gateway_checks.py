@@ -1,0 +1,60 @@
+"""Cross-key checks of `inferenceGateway`: every route names something that serves,
+and no two routes claim the same path or model. Pure: no Pulumi imports."""
+
+from __future__ import annotations
+
+from config.errors import Problem
+from config.schema import StackConfig
+
+
+def route_path_prefix(name: str, prefix: str | None) -> str:
+    """A route's path prefix: its own, or "/<name>"."""
+    return prefix or f"/{name}"
+
+
+def inference_gateway_problems(stack: StackConfig) -> list[Problem]:
+    gateway = stack.inference_gateway
+    problems: list[Problem] = []
+    targets = sorted([*stack.pools, *stack.pd_stacks])
+    paths: dict[str, str] = {}
+    models: dict[str, str] = {}
+    for name, route in gateway.routes.items():
+        key = f"inferenceGateway.routes.{name}"
+        if name in stack.pools:
+            served = stack.pools[name].served_name
+        elif name in stack.pd_stacks:
+            served = stack.pd_stacks[name].prefill.served_name
+        else:
+            problems.append(
+                Problem(
+                    key,
+                    None,
+                    f"names no pool or P/D stack ({', '.join(targets) or 'the stack has none'})",
+                    "use the name of a pool under llm-serving:pools or a stack under llm-serving:pdStacks",
+                )
+            )
+            continue
+        path = route_path_prefix(name, route.path_prefix)
+        if path in paths:
+            problems.append(
+                Problem(
+                    f"{key}.pathPrefix",
+                    path,
+                    f"is also the path of route {paths[path]}; the gateway could send either",
+                    "give each route its own pathPrefix",
+                )
+            )
+        paths.setdefault(path, name)
+        if route.match_model_header:
+            if served in models:
+                problems.append(
+                    Problem(
+                        f"{key}.matchModelHeader",
+                        True,
+                        f"route {models[served]} also serves model {served!r}; a request for it "
+                        "would match both",
+                        "set matchModelHeader: false on one of them, or serve distinct names",
+                    )
+                )
+            models.setdefault(served, name)
+    return problems
