@@ -91,24 +91,34 @@ def update_config(project: Path, stack: str, version: int | None = None) -> dict
     )
     if result.returncode != 0:
         raise PromotionRefused(f"cannot read the history of stack {stack}: {result.stderr.strip()}")
-    history = [entry for entry in json.loads(result.stdout or "[]") if entry["kind"] in ("update", "destroy")]
-    if not history:
+    history = numbered(json.loads(result.stdout or "[]"))
+    applied = [(number, entry) for number, entry in history if entry["kind"] in ("update", "destroy")]
+    if not applied:
         raise PromotionRefused(f"stack {stack} has never been applied: run `pulumi up -s {stack}` first")
     if version is None:
-        last = max(history, key=lambda entry: entry["version"])
+        number, entry = applied[0]
     else:
-        matching = [entry for entry in history if entry["version"] == version]
+        matching = [(number, entry) for number, entry in applied if number == version]
         if not matching:
             raise PromotionRefused(
                 f"stack {stack} has no update #{version} (see `pulumi stack history -s {stack}`)"
             )
-        last = matching[0]
-    if last["kind"] != "update" or last.get("result") != "succeeded":
+        number, entry = matching[0]
+    if entry["kind"] != "update" or entry.get("result") != "succeeded":
         raise PromotionRefused(
-            f"the last {last['kind']} of stack {stack} (#{last['version']}) did not succeed "
-            f"({last.get('result', 'in progress')}): apply it successfully first"
+            f"{entry['kind']} #{number} of stack {stack} did not succeed or removed the stack "
+            f"({entry.get('result', 'in progress')}): only a successful update's release can be promoted"
         )
-    return last["config"]
+    return entry["config"]
+
+
+def numbered(history: list[dict]) -> list[tuple[int, dict]]:
+    """History entries (newest first, as every backend lists them) with their update
+    numbers. Pulumi Cloud numbers updates (`version`); the file and object-store
+    backends report 0, so there entries are numbered by position, 1 being the oldest."""
+    if history and all(entry["version"] == 0 for entry in history):
+        return [(len(history) - index, entry) for index, entry in enumerate(history)]
+    return [(entry["version"], entry) for entry in history]
 
 
 def unapplied_keys(file_config: dict, applied: dict) -> list[str]:

@@ -69,6 +69,24 @@ def engine_env(work: Path) -> dict[str, str]:
     return env
 
 
+def remove_retained(out: Path) -> None:
+    """After destroy: the files of resources retained on delete (the model cache's
+    volume and claim, `modelCache.retainOnDestroy`). The engine leaves retained
+    resources alone, so the provider never deletes their files; in render mode they
+    hold no data, so they go with the rest."""
+    for directory in (out / "0-crd", out / "1-manifest"):
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.glob("*.yaml")):
+            print(
+                f"[render] removed {path.name} (retained on destroy, but only a rendered file)",
+                file=sys.stderr,
+            )
+            path.unlink()
+        if not any(directory.iterdir()):
+            directory.rmdir()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("stack")
@@ -105,6 +123,8 @@ def main() -> None:
     result = subprocess.run([PULUMI, *command, *base], env=env)
     if result.returncode != 0:
         raise SystemExit(result.returncode)
+    if args.destroy:
+        remove_retained(out)
     files = sorted(out.rglob("*.yaml")) if out.exists() else []
     print(f"[render] {args.stack}: {len(files)} manifest files in {out}", file=sys.stderr)
 
