@@ -30,6 +30,8 @@ loaded = load_stack_config()
 stack = loaded.stack
 for warning in loaded.report.warnings:
     pulumi.log.warn(warning)
+for line in loaded.report.summary_lines():
+    pulumi.log.info(line)
 
 # Render mode (`make render`): the kubernetes provider writes manifests to this
 # directory instead of applying them; see config/render.py for what is left out.

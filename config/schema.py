@@ -276,7 +276,7 @@ class MonitoringConfig(Section):
 
 Dtype = Literal["auto", "half", "float16", "bfloat16", "float", "float32"]
 KvCacheDtype = Literal["auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2"]
-Quantization = Literal["awq", "awq_marlin", "gptq", "gptq_marlin", "fp8", "compressed-tensors"]
+Quantization = Literal["awq", "awq_marlin", "gptq", "gptq_marlin", "fp8", "compressed-tensors", "mxfp4"]
 BlockSize = Literal[1, 8, 16, 32, 64, 128, 256]
 
 
@@ -400,9 +400,9 @@ class PoolConfig(Section):
     kv_cache_dtype: KvCacheDtype = "auto"
     enable_prefix_caching: bool = True
     block_size: BlockSize | None = None
-    # Reserve for what vLLM's profiler does not count: CUDA context, NCCL buffers,
-    # CUDA graphs.
-    overhead_gib: float = Field(default=1.5, ge=0)
+    # The user's own reserve per GPU, subtracted from the KV cache on top of vLLM's own
+    # sum (which sizing reproduces, CUDA context and NCCL included). 0: size as vLLM does.
+    overhead_gib: float = Field(default=0, ge=0)
     extra_args: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     resources: PodResources = Field(default_factory=PodResources)

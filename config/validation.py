@@ -23,9 +23,56 @@ _COMPATIBLE_QUANTIZATION = {
     "gptq": {"gptq", "gptq_marlin"},
     "fp8": {"fp8"},
     "compressed-tensors": {"compressed-tensors"},
+    "mxfp4": {"mxfp4"},
 }
 # What vLLM can quantize on the fly from an unquantized checkpoint.
 _ONLINE_QUANTIZATION = {"fp8"}
+
+
+@dataclass(frozen=True)
+class MemoryTerms:
+    """One GPU's memory, term by term as vLLM sums it at start-up (GiB)."""
+
+    total: float  # torch-visible total
+    gpu_memory_utilization: float
+    weights: float
+    activation: float
+    non_torch: float
+    margin: float  # the pool's overheadGib
+    kv_cache: float
+
+    @classmethod
+    def of(cls, capacity: sizing.PodCapacity) -> MemoryTerms:
+        return cls(
+            total=capacity.total_bytes / sizing.GIB,
+            gpu_memory_utilization=capacity.shape.gpu_memory_utilization,
+            weights=capacity.weight_bytes_per_gpu / sizing.GIB,
+            activation=capacity.activation_bytes / sizing.GIB,
+            non_torch=capacity.non_torch_bytes / sizing.GIB,
+            margin=capacity.margin_bytes / sizing.GIB,
+            kv_cache=capacity.kv_cache_bytes_per_gpu / sizing.GIB,
+        )
+
+    def as_output(self) -> dict:
+        return {
+            "total": round(self.total, 2),
+            "gpuMemoryUtilization": self.gpu_memory_utilization,
+            "requested": round(self.total * self.gpu_memory_utilization, 2),
+            "weights": round(self.weights, 2),
+            "activation": round(self.activation, 2),
+            "nonTorch": round(self.non_torch, 2),
+            "overhead": round(self.margin, 2),
+            "kvCache": round(self.kv_cache, 2),
+        }
+
+    def describe(self) -> str:
+        """The sum in one line: `total x util - weights - ... = KV`."""
+        margin = f" - {self.margin:.2f} overheadGib" if self.margin else ""
+        return (
+            f"{self.total:.2f} GiB total x {self.gpu_memory_utilization} - {self.weights:.2f} weights - "
+            f"{self.activation:.2f} activation - {self.non_torch:.2f} non-torch{margin} = "
+            f"{self.kv_cache:.2f} GiB KV cache per GPU"
+        )
 
 
 @dataclass(frozen=True)
@@ -40,8 +87,7 @@ class PoolCapacity:
     max_model_len: int
     kv_cache_tokens_per_pod: int
     max_concurrent_full_sequences: int
-    weights_gib_per_gpu: float
-    kv_cache_gib_per_gpu: float
+    memory: MemoryTerms
     # One pod per replica, or a group of whole nodes (parallel_layout).
     layout: parallel_layout.PoolLayout | None = None
 
@@ -52,6 +98,14 @@ class PoolCapacity:
     @property
     def total_gpus(self) -> int:
         return self.pods * self.gpus_per_pod
+
+    @property
+    def weights_gib_per_gpu(self) -> float:
+        return self.memory.weights
+
+    @property
+    def kv_cache_gib_per_gpu(self) -> float:
+        return self.memory.kv_cache
 
     def as_output(self) -> dict:
         """`pods` counts replicas and `...PerPod` figures are per replica (for a
@@ -67,6 +121,7 @@ class PoolCapacity:
             "maxConcurrentFullLengthSequencesPerPod": self.max_concurrent_full_sequences,
             "weightsGiBPerGpu": round(self.weights_gib_per_gpu, 2),
             "kvCacheGiBPerGpu": round(self.kv_cache_gib_per_gpu, 2),
+            "memoryGiBPerGpu": self.memory.as_output(),
             "nodesPerReplica": self.nodes_per_replica,
         }
         if self.layout and self.layout.multi_node:
@@ -74,6 +129,13 @@ class PoolCapacity:
                 self.layout, self.weights_gib_per_gpu, self.kv_cache_gib_per_gpu
             ).as_output()
         return output
+
+    def describe(self) -> str:
+        return (
+            f"{self.pool}: {self.model} on {self.gpu_product}, {self.memory.describe()}: "
+            f"{self.kv_cache_tokens_per_pod} KV tokens per pod, "
+            f"{self.max_concurrent_full_sequences} full {self.max_model_len}-token sequences"
+        )
 
 
 @dataclass(frozen=True)
@@ -93,6 +155,10 @@ class CapacityReport:
 
     def max_model_len(self, pool: str) -> int:
         return self.pools[pool].max_model_len
+
+    def summary_lines(self) -> list[str]:
+        """One line per pool with vLLM's memory sum, for the preview log."""
+        return [pool.describe() for pool in self.pools.values()]
 
     def layout(self, pool: str) -> parallel_layout.PoolLayout:
         """Pods per replica and GPUs per pod: decided once, here, for every component."""
@@ -310,7 +376,7 @@ class _PoolChecker:
                 "llm-serving:gpus with its memoryMib",
             )
             return "", None
-        product = min(products, key=lambda p: catalog[p].memory_mib)
+        product = min(products, key=lambda p: catalog[p].torch_visible_mib)
         return product, catalog[product]
 
     def _extra_args(self) -> None:
@@ -411,27 +477,41 @@ class _PoolChecker:
 
     def _shape(self, arch: ModelArchitecture, gpu: GpuModel, max_model_len: int) -> sizing.PodShape:
         pool = self.pool
-        dtype = arch.default_dtype if pool.dtype == "auto" else pool.dtype
-        if dtype == "bfloat16" and not gpu.supports_bfloat16:
-            dtype = "float16"  # vLLM falls back on such GPUs; same size
-        dtype_bytes = sizing.DTYPE_BYTES[dtype]
-        kv_bytes = 1 if pool.kv_cache_dtype.startswith("fp8") else dtype_bytes
-        default_tokens, default_seqs = sizing.scheduler_defaults(gpu)
-        return sizing.PodShape(
-            arch=arch,
-            gpu=gpu,
-            tensor_parallel_size=pool.tensor_parallel_size,
-            pipeline_parallel_size=pool.pipeline_parallel_size,
+        release = sizing.vllm_release(self.stack.image_for(pool))
+        if release is not None and release not in sizing.PROFILER_CONSTANTS:
+            self.warnings.append(
+                f"{self.key}: sizing reproduces vLLM {sizing.PINNED_VLLM_RELEASE}'s memory profiler; "
+                f"image {self.stack.image_for(pool)} is vLLM {release}, whose activation and "
+                "non-torch memory may differ (raise overheadGib to keep a margin)"
+            )
+        return sizing.pod_shape(
+            arch,
+            gpu,
             max_model_len=max_model_len,
             gpu_memory_utilization=pool.gpu_memory_utilization,
-            weight_bytes=sizing.weight_bytes(arch, dtype_bytes, pool.quantization),
-            activation_dtype_bytes=dtype_bytes,
-            kv_dtype_bytes=kv_bytes,
-            block_size=pool.block_size or sizing.DEFAULT_BLOCK_SIZE,
-            max_num_batched_tokens=pool.max_num_batched_tokens or default_tokens,
-            max_num_seqs=pool.max_num_seqs or default_seqs,
-            overhead_gib=pool.overhead_gib,
+            tensor_parallel_size=pool.tensor_parallel_size,
+            pipeline_parallel_size=pool.pipeline_parallel_size,
+            dtype=pool.dtype,
+            quantization=pool.quantization,
+            kv_cache_dtype=pool.kv_cache_dtype,
+            block_size=pool.block_size,
+            max_num_batched_tokens=pool.max_num_batched_tokens,
+            max_num_seqs=pool.max_num_seqs,
+            margin_gib=pool.overhead_gib,
+            release=release or sizing.PINNED_VLLM_RELEASE,
         )
+
+    def _cuda_graph_headroom(self, product: str, memory: MemoryTerms) -> None:
+        """vLLM 0.19 captures CUDA graphs after the KV cache, outside gpuMemoryUtilization."""
+        outside = memory.total * (1 - memory.gpu_memory_utilization)
+        if outside < sizing.CUDA_GRAPH_GIB:
+            self.warnings.append(
+                f"{self.key}: gpuMemoryUtilization {memory.gpu_memory_utilization} leaves "
+                f"{outside:.2f} GiB of {product} outside vLLM's pool, but vLLM "
+                f"{sizing.PINNED_VLLM_RELEASE} captures CUDA graphs there (up to "
+                f"{sizing.CUDA_GRAPH_GIB} GiB in its start-up logs): start-up may run out of memory; "
+                "lower gpuMemoryUtilization or add --enforce-eager to extraArgs"
+            )
 
     def _fit(
         self, arch: ModelArchitecture, product: str, gpu: GpuModel, max_model_len: int
@@ -439,7 +519,9 @@ class _PoolChecker:
         pool = self.pool
         shape = self._shape(arch, gpu, max_model_len)
         capacity = sizing.pod_capacity(shape)
+        memory = MemoryTerms.of(capacity)
         if capacity.fits:
+            self._cuda_graph_headroom(product, memory)
             return PoolCapacity(
                 pool=self.name,
                 model=pool.model,
@@ -449,15 +531,10 @@ class _PoolChecker:
                 max_model_len=max_model_len,
                 kv_cache_tokens_per_pod=capacity.kv_cache_tokens,
                 max_concurrent_full_sequences=capacity.max_concurrent_full_sequences,
-                weights_gib_per_gpu=capacity.weight_bytes_per_gpu / sizing.GIB,
-                kv_cache_gib_per_gpu=capacity.kv_cache_bytes_per_gpu / sizing.GIB,
+                memory=memory,
                 layout=self.layout,
             )
-        usable = capacity.usable_bytes / sizing.GIB
-        budget = (
-            f"on {product} ({gpu.memory_mib} MiB) with gpuMemoryUtilization "
-            f"{pool.gpu_memory_utilization}, {usable:.1f} GiB per GPU is usable"
-        )
+        budget = f"on {product} ({gpu.torch_visible_mib} MiB visible to vLLM): {memory.describe()}"
         online_ok = arch.quantization is None and pool.quantization is None
         fixes = sizing.remedies(shape, self.stack.gpu.max_gpus_per_node, self.stack.gpu_catalog, online_ok)
         fix = (
@@ -469,22 +546,18 @@ class _PoolChecker:
             self._problem(
                 "tensorParallelSize",
                 pool.tensor_parallel_size,
-                f"{pool.model} does not fit: {budget}, but the weights alone need "
-                f"{capacity.weight_bytes_per_gpu / sizing.GIB:.1f} GiB per GPU (plus "
-                f"{(capacity.activation_bytes + capacity.overhead_bytes) / sizing.GIB:.1f} GiB "
-                "activations and overhead)",
+                f"{pool.model} does not fit: {budget}; the weights alone need "
+                f"{memory.weights:.1f} GiB per GPU",
                 fix,
             )
         else:
-            needed = capacity.tokens_needed_for_one_sequence * capacity.kv_bytes_per_token_per_gpu
+            needed = capacity.blocks_for(max_model_len) * capacity.kv_layout.block_bytes / sizing.GIB
             self._problem(
                 "maxModelLen",
                 max_model_len,
-                f"the KV cache cannot hold one full sequence: {budget}; after "
-                f"{capacity.weight_bytes_per_gpu / sizing.GIB:.1f} GiB of weights, "
-                f"{max(capacity.kv_cache_bytes_per_gpu, 0) / sizing.GIB:.1f} GiB is left for the "
-                f"KV cache ({capacity.kv_cache_tokens} tokens), but {max_model_len} tokens need "
-                f"{needed / sizing.GIB:.1f} GiB",
+                f"vLLM would refuse to start, its KV cache cannot hold one full sequence: {budget} "
+                f"({capacity.kv_cache_tokens} tokens), but {max_model_len} tokens need "
+                f"{needed:.2f} GiB",
                 fix,
             )
         return None

@@ -313,3 +313,62 @@ def test_readme_documents_every_config_key():
     missing = [path for path in paths if f"`{documented_as(path)}`" not in section]
     assert missing == [], f"README config reference lacks: {missing}"
     assert "`hfToken`" in section
+
+
+def test_refusal_shows_every_term_of_vllms_sum():
+    values = config()
+    values["gpu"]["products"] = ["NVIDIA-L4"]
+    message = error_of(values)
+    for term in ("GiB total x 0.9", "weights", "activation", "non-torch", "GiB KV cache per GPU"):
+        assert term in message
+    assert "131072 tokens need 16.00 GiB" in message
+
+
+def test_capacity_report_carries_each_term_per_gpu():
+    _, report = parse(config(maxModelLen=8192))
+    memory = report.as_output()["pools"]["chat"]["memoryGiBPerGpu"]
+    assert memory["total"] == 44.4 and memory["gpuMemoryUtilization"] == 0.9
+    parts = (
+        memory["weights"] + memory["activation"] + memory["nonTorch"] + memory["overhead"] + memory["kvCache"]
+    )
+    assert parts == pytest.approx(memory["requested"], abs=0.03)
+    assert "44.40 GiB total x 0.9" in report.summary_lines()[0]
+
+
+def test_overhead_gib_is_a_margin_on_top_of_vllms_sum():
+    _, plain = parse(config(maxModelLen=8192))
+    _, margin = parse(config(maxModelLen=8192, overheadGib=2))
+    assert plain.pools["chat"].memory.margin == 0
+    assert plain.pools["chat"].kv_cache_gib_per_gpu - margin.pools[
+        "chat"
+    ].kv_cache_gib_per_gpu == pytest.approx(2)
+
+
+def test_hybrid_model_fits_a_context_whose_full_attention_count_would_not():
+    """gemma-3-27b at 128k on one H100: its sliding layers only keep a 1024-token window."""
+    values = config(model="google/gemma-3-27b-it", gpuMemoryUtilization=0.95)
+    values["gpu"]["products"] = ["NVIDIA-H100-80GB-HBM3"]
+    _, report = parse(values)
+    pool = report.pools["chat"]
+    assert pool.max_model_len == 131072 and pool.max_concurrent_full_sequences >= 1
+    assert pool.kv_cache_tokens_per_pod < 131072  # as vLLM logs it: blocks // groups x block
+
+
+def test_image_of_another_vllm_release_warns_that_sizing_is_calibrated_for_the_pinned_one():
+    _, report = parse(config(maxModelLen=8192, image="vllm/vllm-openai:v0.21.0"))
+    assert any("vLLM 0.21" in warning and "overheadGib" in warning for warning in report.warnings)
+    _, pinned = parse(config(maxModelLen=8192))
+    assert not any("vLLM 0.19's memory profiler" in warning for warning in pinned.warnings)
+
+
+def test_utilization_that_leaves_no_room_for_cuda_graphs_warns():
+    _, report = parse(config(maxModelLen=8192, gpuMemoryUtilization=0.98))
+    assert any("CUDA graphs" in warning and "--enforce-eager" in warning for warning in report.warnings)
+
+
+def test_mxfp4_checkpoint_accepts_its_own_method():
+    _, report = parse(config(model="openai/gpt-oss-20b", quantization="mxfp4", maxModelLen=8192))
+    assert report.pools["chat"].weights_gib_per_gpu == pytest.approx(14.02)
+    assert "pre-quantized mxfp4 checkpoint" in error_of(
+        config(model="openai/gpt-oss-20b", quantization="fp8")
+    )
