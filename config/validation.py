@@ -477,11 +477,11 @@ class _PoolChecker:
 
     def _shape(self, arch: ModelArchitecture, gpu: GpuModel, max_model_len: int) -> sizing.PodShape:
         pool = self.pool
-        release = sizing.vllm_release(self.stack.image_for(pool))
+        release = sizing.vllm_release(self.stack.image_for(self.name))
         if release is not None and release not in sizing.PROFILER_CONSTANTS:
             self.warnings.append(
                 f"{self.key}: sizing reproduces vLLM {sizing.PINNED_VLLM_RELEASE}'s memory profiler; "
-                f"image {self.stack.image_for(pool)} is vLLM {release}, whose activation and "
+                f"image {self.stack.image_for(self.name)} is vLLM {release}, whose activation and "
                 "non-torch memory may differ (raise overheadGib to keep a margin)"
             )
         return sizing.pod_shape(

@@ -355,7 +355,8 @@ def test_hybrid_model_fits_a_context_whose_full_attention_count_would_not():
 
 
 def test_image_of_another_vllm_release_warns_that_sizing_is_calibrated_for_the_pinned_one():
-    _, report = parse(config(maxModelLen=8192, image="vllm/vllm-openai:v0.21.0"))
+    other_release = {"images": {"pools": {"chat": "vllm/vllm-openai:v0.21.0"}}}
+    _, report = parse({**config(maxModelLen=8192), "release": other_release})
     assert any("vLLM 0.21" in warning and "overheadGib" in warning for warning in report.warnings)
     _, pinned = parse(config(maxModelLen=8192))
     assert not any("vLLM 0.19's memory profiler" in warning for warning in pinned.warnings)
