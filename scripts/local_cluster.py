@@ -4,7 +4,10 @@ A real control plane (etcd, kube-apiserver, kube-controller-manager, kube-schedu
 all one Kubernetes release built by scripts/tools.sh) on 127.0.0.1, and kwok, which
 plays the kubelets: the nodes of scripts/local-cluster-nodes.yaml advertise
 `nvidia.com/gpu` and GPU Feature Discovery's labels, and kwok marks the pods the
-scheduler places on them Running and Ready. No container runs.
+scheduler places on them Running and Ready. No container runs. The LeaderWorkerSet
+controller (sigs.k8s.io/lws, built by scripts/tools.sh) runs beside them with its
+webhooks on (they inject the group's env vars and labels), served on 127.0.0.1 with
+a certificate of the local CA; its real CRDs replace the schema-only one.
 
     scripts/local-cluster up      start it (idempotent; fast when already up)
     scripts/local-cluster down    stop every process and delete its state
@@ -12,11 +15,13 @@ scheduler places on them Running and Ready. No container runs.
 
 The kubeconfig is written to .local/cluster/kubeconfig (git ignores .local/).
 Ports: $LOCAL_CLUSTER_API_PORT (default 36443), $LOCAL_CLUSTER_ETCD_PORT (23791) and
-the next port for etcd's peers.
+the next port for etcd's peers; the LWS controller's webhook and health ports are the
+API port + 100 and + 200.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -50,6 +55,10 @@ RUNTIME_CLASS = {
     "handler": "nvidia",
 }
 START_TIMEOUT_SECONDS = 90
+LWS_WEBHOOK_PORT = API_PORT + 100
+LWS_HEALTH_PORT = API_PORT + 200
+LWS_CERTS = STATE / "lws-certs"
+LWS_CONFIG = STATE / "lws-config.yaml"
 
 
 class ClusterError(Exception):
@@ -124,38 +133,10 @@ def make_pki() -> None:
         "DNS:kubernetes.default.svc",
         "DNS:kubernetes.default.svc.cluster.local",
     ]
-    (PKI / "apiserver.ext").write_text(f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n")
-    (PKI / "admin.ext").write_text("extendedKeyUsage=clientAuth\n")
-    for name, subject in (("apiserver", "/CN=kube-apiserver"), ("admin", "/O=system:masters/CN=admin")):
-        _openssl(
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            f"{name}.key",
-            "-out",
-            f"{name}.csr",
-            "-subj",
-            subject,
-        )
-        _openssl(
-            "x509",
-            "-req",
-            "-in",
-            f"{name}.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "3650",
-            "-out",
-            f"{name}.crt",
-            "-extfile",
-            f"{name}.ext",
-        )
+    _signed_certificate(
+        "apiserver", "/CN=kube-apiserver", f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n"
+    )
+    _signed_certificate("admin", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth\n")
     _openssl("genrsa", "-out", "sa.key", "2048")
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
     KUBECONFIG.write_text(
@@ -186,6 +167,109 @@ def make_pki() -> None:
             }
         )
     )
+
+
+def _signed_certificate(name: str, subject: str, extensions: str) -> None:
+    """<name>.key and <name>.crt, signed by the local CA, with these X.509 extensions."""
+    (PKI / f"{name}.ext").write_text(extensions)
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        f"{name}.key",
+        "-out",
+        f"{name}.csr",
+        "-subj",
+        subject,
+    )
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "3650",
+        "-out",
+        f"{name}.crt",
+        "-extfile",
+        f"{name}.ext",
+    )
+
+
+def _serving_certificate(name: str, names: list[str]) -> None:
+    """A serving certificate of the local CA for `names`."""
+    _signed_certificate(
+        name, f"/CN={name}", f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n"
+    )
+
+
+# --- the LeaderWorkerSet controller -------------------------------------------------
+
+
+def lws_dir() -> Path:
+    return Path(tool("lws")).parent
+
+
+def write_lws_config() -> None:
+    """Its webhook server on 127.0.0.1 with our certificate (no in-cluster cert
+    rotation: there is no Service to reach it through), no metrics, no election."""
+    if not (PKI / "lws-webhook.crt").exists():
+        _serving_certificate("lws-webhook", ["IP:127.0.0.1", "DNS:localhost"])
+    LWS_CERTS.mkdir(parents=True, exist_ok=True)
+    for source, target in (("lws-webhook.crt", "tls.crt"), ("lws-webhook.key", "tls.key")):
+        (LWS_CERTS / target).write_bytes((PKI / source).read_bytes())
+    LWS_CONFIG.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "config.lws.x-k8s.io/v1alpha1",
+                "kind": "Configuration",
+                "leaderElection": {"leaderElect": False},
+                "internalCertManagement": {"enable": False},
+                "webhook": {"host": "127.0.0.1", "port": LWS_WEBHOOK_PORT, "certDir": str(LWS_CERTS)},
+                "metrics": {"bindAddress": "0"},
+                "health": {"healthProbeBindAddress": f"127.0.0.1:{LWS_HEALTH_PORT}"},
+            }
+        )
+    )
+
+
+def lws_crds() -> list[dict]:
+    return [yaml.safe_load(path.read_text()) for path in sorted((lws_dir() / "crds").glob("*.yaml"))]
+
+
+def lws_webhooks() -> list[dict]:
+    """Upstream's webhook configurations (config/webhook at the built release) with its
+    kustomize patches applied (pod hooks only for pods of a LeaderWorkerSet), pointed
+    at the controller on 127.0.0.1."""
+    ca_bundle = base64.b64encode((PKI / "ca.crt").read_bytes()).decode()
+    documents = [d for d in yaml.safe_load_all((lws_dir() / "webhook" / "manifests.yaml").read_text()) if d]
+    pod_selector = {"matchExpressions": [{"key": "leaderworkerset.sigs.k8s.io/name", "operator": "Exists"}]}
+    for document in documents:
+        document["metadata"]["name"] = f"lws-{document['metadata']['name']}"
+        for hook in document["webhooks"]:
+            path = hook["clientConfig"]["service"]["path"]
+            hook["clientConfig"] = {
+                "url": f"https://127.0.0.1:{LWS_WEBHOOK_PORT}{path}",
+                "caBundle": ca_bundle,
+            }
+            if path.endswith("-v1-pod"):
+                hook["objectSelector"] = pod_selector
+    return documents
+
+
+def lws_ready() -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{LWS_HEALTH_PORT}/readyz", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 # --- processes ----------------------------------------------------------------------
@@ -290,6 +374,10 @@ def components() -> list[Component]:
         ),
         Component(
             "kube-scheduler", [tool("kube-scheduler"), kubeconfig, "--leader-elect=false", "--secure-port=0"]
+        ),
+        Component(
+            "lws-controller",
+            [tool("lws"), kubeconfig, f"--config={LWS_CONFIG}", "--zap-log-level=info"],
         ),
         Component(
             "kwok",
@@ -398,13 +486,21 @@ def apply(manifests: list[dict]) -> None:
 
 def install_contents() -> None:
     nodes = yaml.safe_load(NODES_FILE.read_text())["nodes"]
-    crds = [crd_manifest(path) for directory in CRD_DIRS for path in sorted(directory.glob("*.json"))]
-    apply(crds + [RUNTIME_CLASS])
+    real_crds = lws_crds()
+    # The controller's own CRDs (scale subresource, defaults) replace schema-only ones.
+    real_names = {crd["metadata"]["name"] for crd in real_crds}
+    crds = [
+        crd
+        for directory in CRD_DIRS
+        for crd in (crd_manifest(path) for path in sorted(directory.glob("*.json")))
+        if crd["metadata"]["name"] not in real_names
+    ]
+    apply(crds + real_crds + [RUNTIME_CLASS] + lws_webhooks())
     apply([node_manifest(node) for node in nodes])
     kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
     kubectl("wait", "--for=jsonpath={.metadata.name}=default", "serviceaccount/default", "--timeout=60s")
-    log(f"{len(nodes)} nodes Ready, {len(crds)} CRDs established")
+    log(f"{len(nodes)} nodes Ready, {len(crds) + len(real_crds)} CRDs established")
 
 
 # --- commands -------------------------------------------------------------------------
@@ -420,6 +516,7 @@ def up() -> None:
         return
     STATE.mkdir(parents=True, exist_ok=True)
     make_pki()
+    write_lws_config()
     etcd, apiserver, *rest = parts
     etcd.start()
     _wait("etcd", etcd_healthy, etcd)
@@ -428,6 +525,7 @@ def up() -> None:
     for part in rest:
         part.start()
     install_contents()
+    _wait("the LeaderWorkerSet controller", lws_ready, next(p for p in rest if p.name == "lws-controller"))
     log(f"up in {time.monotonic() - started:.1f}s; KUBECONFIG={KUBECONFIG}")
 
 
@@ -444,7 +542,14 @@ def components_or_known() -> list[Component]:
     try:
         return components()
     except ClusterError:
-        names = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
+        names = [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "lws-controller",
+            "kwok",
+        ]
         return [Component(name, []) for name in names]
 
 

@@ -4,16 +4,17 @@
 file (Pulumi.<stack>.yaml) is left alone; this writes a copy for `--config-file` with
 these differences, each printed with its reason on every run:
 
-- Helm add-ons (GPU Operator, Longhorn, kube-prometheus-stack) off: their charts
-  cannot be fetched offline.
+- Helm add-ons (GPU Operator, Longhorn, kube-prometheus-stack, the LeaderWorkerSet
+  controller, the gateway implementation) off: their charts cannot be fetched
+  offline (the local cluster runs its own LeaderWorkerSet controller).
 - Without an `hfToken`, a placeholder Secret stands in (`huggingFace.existingSecret`):
   nothing is downloaded on fake nodes. The namespace is made here
   (`createNamespace: false`), since that Secret must exist in it first.
+- Claims of a storage class with no provisioner here (Longhorn's, a named `pvc`
+  class) get a pre-bound hostPath volume, as the provisioner would provide.
 
 The API key is the stack's own: random.RandomPassword, with the random provider
 built by scripts/tools.sh.
-- Claims of a storage class with no provisioner here (Longhorn's, a named `pvc`
-  class) get a pre-bound hostPath volume, as the provisioner would provide.
 
 Usage: python scripts/local_target.py STACK [--namespace NS] [--out FILE]
 creates the stack in the local backend if needed and prints the path of the config
@@ -43,19 +44,23 @@ NAMESPACE = "llm-serving"
 HF_TOKEN_SECRET = "hf-token-local"
 
 
-def helm_addons(stack: StackConfig) -> list[tuple[str, str, bool]]:
-    """(config section, key, whether the stack installs it) of every Helm add-on."""
+def helm_addons(stack: StackConfig) -> list[tuple[tuple[str, ...], bool]]:
+    """(config key path, whether the stack installs it) of every Helm add-on."""
     return [
-        ("gpu", "operator", stack.gpu.operator.install),
+        (("gpu", "operator"), stack.gpu.operator.install),
         (
-            "modelCache",
-            "longhorn",
+            ("modelCache", "longhorn"),
             stack.model_cache.mode == "longhorn" and stack.model_cache.longhorn.install,
         ),
         (
-            "monitoring",
-            "kubePrometheusStack",
+            ("monitoring", "kubePrometheusStack"),
             stack.monitoring.enabled and stack.monitoring.kube_prometheus_stack.install,
+        ),
+        # The local cluster runs its own LeaderWorkerSet controller (scripts/local-cluster).
+        (("leaderWorkerSet",), stack.leader_worker_set.install),
+        (
+            ("inferenceGateway", "implementation"),
+            bool(stack.inference_gateway.routes) and stack.inference_gateway.implementation.install,
         ),
     ]
 
@@ -69,14 +74,14 @@ def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
     document = yaml.safe_load(stack_file.read_text()) or {}
     config = document.setdefault("config", {})
     skipped = []
-    for section, addon, installed in helm_addons(parse(config)):
+    for path, installed in helm_addons(parse(config)):
         if installed:
-            key = f"llm-serving:{section}"
-            config[key] = {
-                **config.get(key, {}),
-                addon: {**config.get(key, {}).get(addon, {}), "install": False},
-            }
-            skipped.append(f"{section}.{addon}")
+            section, *inner = path
+            node = config.setdefault(f"llm-serving:{section}", {})
+            for key in inner:
+                node = node.setdefault(key, {})
+            node["install"] = False
+            skipped.append(".".join(path))
     config["llm-serving:namespace"] = namespace
     config["llm-serving:createNamespace"] = False
     hugging_face = config.get("llm-serving:huggingFace", {})

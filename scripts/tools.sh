@@ -296,15 +296,19 @@ build_pulumi-resource-random() {
 
 # The controller is the module's ./cmd package (the binary would be named "cmd"),
 # built in the downloaded module with its own go.sum; its CRDs (LeaderWorkerSet,
-# DisaggregatedSet) are copied beside it for the local cluster to apply.
+# DisaggregatedSet) and webhook configurations are copied beside it for the local
+# cluster to apply.
 build_lws() {
   local dir source
   dir="$(tool_dir lws)"
   step lws "download sigs.k8s.io/lws@v$LWS_VERSION"
   source="$(go mod download -json "sigs.k8s.io/lws@v$LWS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
   [ -d "$source" ] || fail lws "download sigs.k8s.io/lws@v$LWS_VERSION"
-  rm -rf "$dir/crds" && mkdir -p "$dir/crds"
+  rm -rf "$dir/crds" "$dir/webhook" && mkdir -p "$dir/crds" "$dir/webhook"
   cp "$source"/config/crd/bases/*.yaml "$dir/crds/" || fail lws "copy the CRDs"
+  cp "$source"/config/webhook/manifests.yaml "$source"/config/webhook/*-patch.yaml "$dir/webhook/" ||
+    fail lws "copy the webhook configurations"
+  chmod -R u+w "$dir/crds" "$dir/webhook"
   step lws "compile the controller"
   (cd "$source" && CGO_ENABLED=0 go build -trimpath \
     -ldflags "-s -w -X sigs.k8s.io/lws/pkg/version.GitVersion=v$LWS_VERSION" \

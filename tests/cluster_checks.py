@@ -49,9 +49,21 @@ def assert_gpu_pods_on_accepted_products_without_oversubscription(namespace: str
         assert count <= int(nodes[name]["status"]["allocatable"][GPU]), name
 
 
+def expected_endpoints(namespace: str) -> dict[str, int]:
+    """Per Service name, the pods it should reach: a Deployment's replicas; for a
+    LeaderWorkerSet, its groups' leaders (the pool's Service, named without the set's
+    "-group") and every pod of every group (the headless Service LWS names after it)."""
+    expected = {d["metadata"]["name"]: d["spec"]["replicas"] for d in get("deployments", namespace)}
+    for group_set in get("leaderworkersets", namespace):
+        name, spec = group_set["metadata"]["name"], group_set["spec"]
+        expected[name.removesuffix("-group")] = spec["replicas"]
+        expected[name] = spec["replicas"] * spec["leaderWorkerTemplate"]["size"]
+    return expected
+
+
 def ready_endpoint_counts(namespace: str) -> dict[str, tuple[int, int]]:
-    """Per Service: (ready endpoints, replicas of its Deployment)."""
-    deployments = get("deployments", namespace)
+    """Per Service: (ready endpoints, pods it should reach)."""
+    expected = expected_endpoints(namespace)
     slices = get("endpointslices", namespace)
     counts = {}
     for service in get("services", namespace):
@@ -63,8 +75,7 @@ def ready_endpoint_counts(namespace: str) -> dict[str, tuple[int, int]]:
             for e in s.get("endpoints") or []
             if e.get("conditions", {}).get("ready")
         ]
-        (deployment,) = [d for d in deployments if d["metadata"]["name"] == name]
-        counts[name] = (len(ready), deployment["spec"]["replicas"])
+        counts[name] = (len(ready), expected[name])
     return counts
 
 

@@ -9,8 +9,17 @@ from __future__ import annotations
 import copy
 import time
 
+import yaml
+
 from harness import ROOT, run_program, stack_file_config
 from kube import apply, delete, get, prebound_volume
+from local_cluster import NODES_FILE
+
+
+def gpus_of(product: str) -> int:
+    """GPUs of one product on the local cluster's nodes."""
+    nodes = yaml.safe_load(NODES_FILE.read_text())["nodes"]
+    return sum(n["gpu"]["count"] for n in nodes if n.get("gpu", {}).get("product") == product)
 
 
 def test_pods_that_cannot_fit_stay_pending_with_the_schedulers_reason(cluster):
@@ -18,7 +27,9 @@ def test_pods_that_cannot_fit_stay_pending_with_the_schedulers_reason(cluster):
     sees (and what `pulumi up` reports when its wait times out)."""
     namespace = "e2e-unfit"
     config = copy.deepcopy(stack_file_config(ROOT / "examples" / "seed-000-replicas.yaml"))
-    config["llm-serving:pools"]["llama-3-1-8b"]["replicas"] = 40
+    capacity = gpus_of("NVIDIA-H100-80GB-HBM3")
+    replicas = capacity + 24
+    config["llm-serving:pools"]["llama-3-1-8b"]["replicas"] = replicas
     config["llm-serving:namespace"] = namespace
     config["llm-serving:modelCache"] = {"mode": "pvc", "prefetch": {"enabled": False}}
     config.pop("llm-serving:monitoring")
@@ -29,8 +40,8 @@ def test_pods_that_cannot_fit_stay_pending_with_the_schedulers_reason(cluster):
     standin = prebound_volume(claim, namespace)
     try:
         apply(objects + [standin])
-        # The 16 GPUs of the two H100 nodes are used; the other 24 pods wait, and each
-        # says why in its PodScheduled condition (what `kubectl describe pod` shows).
+        # Every GPU of the H100 nodes is used; the other 24 pods wait, and each says
+        # why in its PodScheduled condition (what `kubectl describe pod` shows).
         deadline = time.monotonic() + 120
         running: list[dict] = []
         reasons: set[str] = set()
@@ -45,13 +56,13 @@ def test_pods_that_cannot_fit_stay_pending_with_the_schedulers_reason(cluster):
                 if c["type"] == "PodScheduled" and c["status"] == "False"
             }
             if (
-                len(running) == 16
+                len(running) == capacity
                 and len(pending) == 24
                 and all("Insufficient nvidia.com/gpu" in r for r in reasons)
             ):
                 break
             time.sleep(2)
-        assert len(running) == 16 and len(pods) == 40
+        assert len(running) == capacity and len(pods) == replicas
         assert reasons and all("Insufficient nvidia.com/gpu" in r for r in reasons), reasons
     finally:
         delete(objects + [standin], namespace)

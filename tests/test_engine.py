@@ -27,7 +27,15 @@ from harness import ROOT, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, run_program, s
 from kube import get, kubectl, remove_namespace_and_its_volumes
 
 PULUMI = str(ROOT / "scripts" / "pulumi")
-ENGINE_STACKS = ["dev", "prod"]
+# Stacks deployed with the engine: the two environments and seed 003's examples (a
+# LeaderWorkerSet pool, run by the local cluster's LWS controller; a pool behind the
+# inference gateway with its endpoint picker).
+ENGINE_STACKS = {
+    "dev": ROOT / "Pulumi.dev.yaml",
+    "prod": ROOT / "Pulumi.prod.yaml",
+    "multinode-405b": ROOT / "examples" / "multinode-405b.yaml",
+    "llm-d-gateway": ROOT / "examples" / "llm-d-gateway.yaml",
+}
 PREVIEW_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))
 # Kinds a stack creates in its namespace; after destroy none may remain.
 NAMESPACED_KINDS = [
@@ -83,7 +91,7 @@ def test_preview_succeeds_offline_with_the_expected_creates(stack_file, cluster,
         remove_namespace_and_its_volumes(namespace)
 
 
-@pytest.fixture(scope="module", params=ENGINE_STACKS)
+@pytest.fixture(scope="module", params=sorted(ENGINE_STACKS))
 def deployed(request, cluster, tmp_path_factory):
     """One stack, up with the engine: yields what the checks need, destroys after."""
     stack = request.param
@@ -91,9 +99,7 @@ def deployed(request, cluster, tmp_path_factory):
     work = tmp_path_factory.mktemp(f"engine-{stack}")
     (work / "state").mkdir()
     env = backend_env(work / "state")
-    config_file = local_target.prepare(
-        ROOT / f"Pulumi.{stack}.yaml", namespace, work / f"Pulumi.{stack}.yaml"
-    )
+    config_file = local_target.prepare(ENGINE_STACKS[stack], namespace, work / f"Pulumi.{stack}.yaml")
     local_target.ensure_stack(stack, env)
     # A token set the way users set it, made up here (never a fixture constant).
     token = "hf_e2e" + secrets.token_hex(16)
@@ -208,7 +214,13 @@ def test_local_target_runs_the_stack_file_as_committed(stack_file):
     committed = stack_file_config(stack_file)
     local = local_target.local_config(stack_file, "x")[0]["config"]
     token_keys = {"llm-serving:huggingFace", "llm-serving:namespace", "llm-serving:createNamespace"}
-    addon_sections = {"llm-serving:gpu", "llm-serving:modelCache", "llm-serving:monitoring"}
+    addon_sections = {
+        "llm-serving:gpu",
+        "llm-serving:modelCache",
+        "llm-serving:monitoring",
+        "llm-serving:leaderWorkerSet",
+        "llm-serving:inferenceGateway",
+    }
     changed = {key for key in committed.keys() | local.keys() if committed.get(key) != local.get(key)}
     assert changed <= token_keys | addon_sections
     for key in changed & addon_sections:

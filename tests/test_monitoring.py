@@ -21,7 +21,12 @@ from components import metric_names
 from components.dashboards import dashboard_uid, queries
 from harness import ROOT, ProgramRun, run_program, stack_file_config
 
-MONITORED_STACKS = ["Pulumi.dev.yaml", "Pulumi.prod.yaml", "examples/seed-000-replicas.yaml"]
+MONITORED_STACKS = [
+    "Pulumi.dev.yaml",
+    "Pulumi.prod.yaml",
+    "examples/seed-000-replicas.yaml",
+    "seed-003: multi-node pool behind the inference gateway",
+]
 NAMESPACE = "llm-serving"
 METRIC_IN_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
 
@@ -40,9 +45,24 @@ def promtool() -> Path:
     return path
 
 
+def seed_003_config() -> dict:
+    """The 405B LeaderWorkerSet pool, routed through the gateway, monitored."""
+    config = copy.deepcopy(stack_file_config(ROOT / "examples" / "multinode-405b.yaml"))
+    config["llm-serving:monitoring"] = {"enabled": True}
+    config["llm-serving:inferenceGateway"] = {"routes": {"llama-405b": {}}}
+    return config
+
+
 @pytest.fixture(scope="module", params=MONITORED_STACKS)
 def monitored(request) -> ProgramRun:
+    if request.param.startswith("seed-003"):
+        return run_program(seed_003_config())
     return run_program(stack_file_config(ROOT / request.param))
+
+
+@pytest.fixture(scope="module")
+def seed_003() -> ProgramRun:
+    return run_program(seed_003_config())
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +76,16 @@ def rule_group(run: ProgramRun) -> dict:
     return group
 
 
+def dashboard_config_maps(run: ProgramRun) -> list:
+    """ConfigMaps Grafana's sidecar loads (not, say, an endpoint picker's plugins)."""
+    return [
+        c for c in run.of_kind("ConfigMap") if "grafana_dashboard" in c.inputs["metadata"].get("labels", {})
+    ]
+
+
 def dashboards(run: ProgramRun) -> dict[str, dict]:
     found = {}
-    for config_map in run.of_kind("ConfigMap"):
+    for config_map in dashboard_config_maps(run):
         for key, text in config_map.inputs["data"].items():
             found[key] = json.loads(text)
     return found
@@ -127,10 +154,13 @@ def test_monitors_and_rules_carry_the_prometheus_selector_labels(monitored):
 
 def test_a_dashboard_per_pool_and_router_labelled_for_the_sidecar(monitored):
     targets = {s.inputs["metadata"]["name"] for s in monitored.of_kind("Service")}
-    config_maps = monitored.of_kind("ConfigMap")
+    config_maps = dashboard_config_maps(monitored)
     assert {c.inputs["metadata"]["name"] for c in config_maps} == {f"{t}-dashboard" for t in targets}
     for config_map in config_maps:
         assert config_map.inputs["metadata"]["labels"]["grafana_dashboard"] == "1"
+    # Every other ConfigMap is no dashboard (an endpoint picker's plugins).
+    others = [c for c in monitored.of_kind("ConfigMap") if c not in config_maps]
+    assert all(c.inputs["metadata"]["name"].endswith("-epp") for c in others)
     uids = [d["uid"] for d in dashboards(monitored).values()]
     assert len(uids) == len(set(uids)) and all(len(uid) <= 40 for uid in uids)
 
@@ -150,6 +180,8 @@ def test_pool_dashboards_show_what_operators_need(monitored):
         titles = {panel["title"] for panel in dashboard["panels"]}
         if "router" in name:
             assert {"Request rate by route", "Request latency", "Error ratio"} <= titles
+        elif name.endswith("-epp.json"):
+            assert {"Ready pods in the pool", "Pool KV cache and queue", "Scheduling latency"} <= titles
         else:
             assert expected <= titles
             latency = next(p for p in dashboard["panels"] if p["title"] == "Time to first token")
@@ -340,15 +372,55 @@ ALERT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "case",
-    ALERT_CASES,
-    ids=[f"{c['alert']}-{'fires' if c['value'] is not None else 'silent'}" for c in ALERT_CASES],
-)
+GROUP_SET = 'namespace="llm-serving",statefulset="llama-405b-group"'
+PICKER = 'namespace="llm-serving",service="llama-405b-epp",pod="epp-0",name="llama-405b"'
+SEED_003_ALERT_CASES = [
+    _case(
+        "VllmNoReadyGroups",
+        [
+            (f"kube_statefulset_status_replicas_ready{{{GROUP_SET}}}", "0x30"),
+            (f"kube_statefulset_replicas{{{GROUP_SET}}}", "2x30"),
+        ],
+        0,
+        f"kube_statefulset_status_replicas_ready{{{GROUP_SET}}}",
+    ),
+    _case(
+        "VllmNoReadyGroups",
+        [
+            (f"kube_statefulset_status_replicas_ready{{{GROUP_SET}}}", "1x30"),
+            (f"kube_statefulset_replicas{{{GROUP_SET}}}", "2x30"),
+        ],
+        None,
+    ),
+    _case(
+        "InferencePoolNoReadyPods",
+        [(f"inference_pool_ready_pods{{{PICKER}}}", "0x30")],
+        0,
+        '{namespace="llm-serving",service="llama-405b-epp",name="llama-405b"}',
+    ),
+    _case("InferencePoolNoReadyPods", [(f"inference_pool_ready_pods{{{PICKER}}}", "2x30")], None),
+]
+
+
+def _case_id(case: dict) -> str:
+    return f"{case['alert']}-{'fires' if case['value'] is not None else 'silent'}"
+
+
+@pytest.mark.parametrize("case", SEED_003_ALERT_CASES, ids=[_case_id(c) for c in SEED_003_ALERT_CASES])
+def test_seed_003_alert_expression_on_synthetic_series(case, seed_003, promtool, tmp_path):
+    check_alert_case(case, seed_003, promtool, tmp_path)
+
+
+@pytest.mark.parametrize("case", ALERT_CASES, ids=[_case_id(c) for c in ALERT_CASES])
 def test_alert_expression_on_synthetic_series(case, prod, promtool, tmp_path):
-    rules = {rule["alert"]: rule for rule in rule_group(prod)["rules"]}
+    check_alert_case(case, prod, promtool, tmp_path)
+
+
+def check_alert_case(case: dict, run: ProgramRun, promtool: Path, tmp_path: Path) -> None:
+    """promtool evaluates the alert's expression on the case's series at 20 minutes."""
+    rules = {rule["alert"]: rule for rule in rule_group(run)["rules"]}
     rule_file = tmp_path / "rules.yaml"
-    rule_file.write_text(yaml.safe_dump({"groups": [rule_group(prod)]}))
+    rule_file.write_text(yaml.safe_dump({"groups": [rule_group(run)]}))
     expected = [] if case["value"] is None else [{"labels": case["labels"], "value": case["value"]}]
     test_file = tmp_path / "test.yaml"
     test_file.write_text(
