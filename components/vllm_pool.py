@@ -204,9 +204,14 @@ class VllmPool(pulumi.ComponentResource):
     ) -> k8s.core.v1.ContainerArgs:
         """The vLLM server: a single-node replica's pod, or a multi-node group's leader."""
         pool = self.spec.pool
+        extra_ports = list(self.spec.extra_ports)
         if self.layout.multi_node:
             command = multi_node.leader_command(pool.multi_node)
             args = [*self.spec.vllm_args, *multi_node.ray_args()]
+            # Declared for whoever writes network policy: workers join the head here.
+            extra_ports.append(
+                k8s.core.v1.ContainerPortArgs(name="ray", container_port=pool.multi_node.ray_port)
+            )
         else:
             # The image's entrypoint is `vllm serve`; stating it keeps the args
             # (model first) correct whatever image is pinned.
@@ -219,7 +224,7 @@ class VllmPool(pulumi.ComponentResource):
             args=args,
             ports=[
                 k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=pool.service.port),
-                *self.spec.extra_ports,
+                *extra_ports,
             ],
             env=self._env(secrets.env(), cache),
             resources=self._resources(scheduling),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import Problem
 from config.schema import PoolConfig
+from config.vllm_args import flag_name
 
 # The most pipeline stages we suggest in a fix (vLLM accepts more; nobody wants them).
 MAX_SUGGESTED_PIPELINE_STAGES = 16
@@ -120,6 +121,15 @@ def multi_node_problems(
                 f"make tensorParallelSize x pipelineParallelSize one of {', '.join(map(str, whole))} "
                 f"(e.g. tensorParallelSize {node.gpus}, pipelineParallelSize "
                 f"{-(-gpus // node.gpus)})",
+            )
+        )
+    if any(flag_name(arg) == "--distributed-executor-backend" for arg in pool.extra_args):
+        problems.append(
+            Problem(
+                f"{key}.extraArgs",
+                "--distributed-executor-backend",
+                "a multi-node pool runs vLLM's ranks on its group's Ray cluster",
+                "remove it: multi-node pools render --distributed-executor-backend ray",
             )
         )
     if len(products) != 1:

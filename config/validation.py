@@ -327,8 +327,8 @@ class _PoolChecker:
         arch = self._model()
         gpu_product, gpu = self._smallest_gpu()
         self._extra_args()
-        self._storage()
         if arch is None or gpu is None:
+            self._storage()
             return None
         max_model_len = pool.max_model_len or arch.max_context
         checks = [
@@ -337,6 +337,8 @@ class _PoolChecker:
             self._quantization(arch),
             self._dtype(arch, gpu_product, gpu),
         ]
+        # After _parallelism: a multi-node replica is several pods.
+        self._storage()
         if not all(checks):
             return None
         return self._fit(arch, gpu_product, gpu, max_model_len)
@@ -386,9 +388,10 @@ class _PoolChecker:
 
     def _storage(self) -> None:
         cache = self.stack.model_cache
-        if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and self.pool.max_pods > 1:
+        pods = self.pool.max_pods * (self.layout.nodes_per_replica if self.layout else 1)
+        if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and pods > 1:
             self.warnings.append(
-                f"{self.key}: {self.pool.max_pods} pods share one ReadWriteOnce model-cache "
+                f"{self.key}: {pods} pods share one ReadWriteOnce model-cache "
                 "claim; they must all run on one node (set modelCache.pvc.accessMode to "
                 "ReadWriteMany or use modelCache.mode longhorn for a multi-node pool)"
             )
