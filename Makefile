@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
+.PHONY: venv checkov-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
 	schema render render-destroy promote
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
@@ -15,6 +15,21 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 venv: $(BIN)/.installed
+
+# checkov in a virtualenv of its own: its pins clash with pulumi's.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+checkov-venv: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
+# checkov's Kubernetes checks over every stack's rendered objects, per workload.
+scan: venv checkov-venv
+	$(BIN)/python tests/scan.py
 
 # Go tools (promtool, Kubernetes control plane, etcd, kwok) built from the Go
 # module proxy, cached outside the repo by version.
@@ -31,7 +46,7 @@ cluster-down:
 cluster-status:
 	scripts/local-cluster status
 
-test: venv tools
+test: venv checkov-venv tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
@@ -90,4 +105,4 @@ promote: venv tools
 	$(BIN)/python scripts/promote.py $(FROM) $(TO) --project $(PROMOTE_PROJECT) $(if $(FROM_UPDATE),--version $(FROM_UPDATE))
 
 clean: cluster-down
-	rm -rf $(VENV) .pytest_cache .ruff_cache .local
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .local

@@ -2,7 +2,8 @@
 
 Compose, nothing else: config is loaded and checked first (a bad config stops here,
 before any resource is registered), then the namespace, the secrets, GPU placement,
-the model cache, the pools, the prefill/decode stacks and their monitoring.
+the model cache, the pools, the prefill/decode stacks, their monitoring, and the
+namespace's guards and edge: network policy, quota, ingress.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.edge_ingress import EdgeIngress
 from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
 from components.inference_gateway import InferenceGateway, RouteTarget
 from components.leader_worker_set_controller import LeaderWorkerSetController
 from components.model_cache import ModelCache
 from components.monitoring_stack import MonitoringStack
+from components.namespace_quota import NamespaceQuota
+from components.network_policies import NetworkPolicies
 from components.pd_router_stack import PDRouterStack, PDRouterStackSpec
 from components.pod_secrets import PodSecrets, SecretRef
+from components.security.pod_security import PodSecurity
+from components.security.traffic import CLIENTS
 from components.vllm_pool import VllmPool, VllmPoolSpec
 from config.loader import load_stack_config
 from config.render import secret_not_rendered, without_helm_releases
@@ -85,6 +91,7 @@ elif stack.auth.enabled:
 
 secrets = PodSecrets(hf_token=hf_token, api_key=api_key)
 release = stack.release
+security = PodSecurity(stack.pod_security, stack.pod_security.runs_as_root(stack.model_cache.mode))
 gpu_selector = GpuNodeSelector("gpu", stack.gpu, release.chart_versions.gpu_operator)
 serving_pools = stack.serving_pools()
 lws_controller = LeaderWorkerSetController(
@@ -97,6 +104,7 @@ cache = ModelCache(
     pools=serving_pools,
     release=release,
     hf_token=hf_token,
+    security=security,
 )
 
 
@@ -131,6 +139,8 @@ def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> di
 endpoints = {}
 scrape_targets = []
 route_targets: dict[str, RouteTarget] = {}
+vllm_pools: dict[str, VllmPool] = {}
+pd_router_stacks: dict[str, PDRouterStack] = {}
 for pool_name, pool in stack.pools.items():
     vllm_pool = VllmPool(
         pool_name,
@@ -148,6 +158,7 @@ for pool_name, pool in stack.pools.items():
         scheduling=scheduling_for(pool_name),
         cache=cache.mount_for(pool_name),
         secrets=secrets,
+        security=security,
     )
     endpoints[pool_name] = endpoint(pool_name, pool.service.port, pool.served_name, vllm_pool.service_url)
     scrape_targets.append(vllm_pool.scrape_target(pool_name))
@@ -159,6 +170,7 @@ for pool_name, pool in stack.pools.items():
         vllm_pool.serving_selector,
         vllm_pool.service_name,
     )
+    vllm_pools[pool_name] = vllm_pool
 
 for stack_name, pd_config in stack.pd_stacks.items():
     role_pools = {role: role_pool_name(stack_name, role) for role in PD_ROLES}
@@ -179,6 +191,7 @@ for stack_name, pd_config in stack.pd_stacks.items():
         scheduling={role: scheduling_for(name) for role, name in role_pools.items()},
         caches={role: cache.mount_for(name) for role, name in role_pools.items()},
         secrets=secrets,
+        security=security,
     )
     endpoints[stack_name] = endpoint(
         f"{stack_name}-router",
@@ -187,6 +200,7 @@ for stack_name, pd_config in stack.pd_stacks.items():
         pd_stack.router_url,
     )
     scrape_targets += pd_stack.scrape_targets()
+    pd_router_stacks[stack_name] = pd_stack
     route_targets[stack_name] = RouteTarget(
         stack_name,
         "router",
@@ -196,6 +210,7 @@ for stack_name, pd_config in stack.pd_stacks.items():
         pd_stack.router_name,
     )
 
+gateway = None
 if stack.inference_gateway.routes:
     gateway = InferenceGateway(
         "inference-gateway",
@@ -203,6 +218,7 @@ if stack.inference_gateway.routes:
         namespace,
         {name: route_targets[name] for name in stack.inference_gateway.routes},
         release,
+        security=security,
     )
     scrape_targets += gateway.scrape_targets()
     pulumi.export(
@@ -224,6 +240,33 @@ if stack.monitoring.enabled:
         release.chart_versions.kube_prometheus_stack,
     )
     pulumi.export("monitoring", {"alerts": monitoring.alert_names, "dashboards": monitoring.dashboards})
+
+if stack.network_policy.enabled:
+    # Who reaches each pool and router: clients, and through the gateway its proxy
+    # (and a pool's endpoint picker).
+    via_gateway = gateway.callers_of() if gateway else {}
+    traffic = cache.traffic()
+    for pool_name, vllm_pool in vllm_pools.items():
+        traffic.append(vllm_pool.traffic(frozenset({CLIENTS}) | via_gateway.get(pool_name, frozenset())))
+    for stack_name, pd_stack in pd_router_stacks.items():
+        traffic += pd_stack.traffic(via_gateway.get(stack_name, frozenset()))
+    if gateway:
+        traffic += gateway.traffic()
+    NetworkPolicies(
+        "network-policies",
+        stack.network_policy,
+        namespace,
+        traffic,
+        prometheus=stack.network_policy.prometheus_peers(stack.monitoring),
+    )
+if stack.quota.enabled:
+    quota = NamespaceQuota(
+        "namespace-quota", stack, {name: loaded.report.layout(name) for name in serving_pools}, namespace
+    )
+    pulumi.export("quota", quota.hard)
+if stack.ingress.enabled:
+    edge = EdgeIngress("llm-serving", stack.ingress, namespace, route_targets)
+    pulumi.export("ingress", edge.urls)
 
 pulumi.export("namespace", namespace)
 pulumi.export("endpoints", endpoints)

@@ -20,12 +20,17 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.helm_addon import helm_addon, merge_values
-from components.labels import workload_labels
+from components.labels import selector_labels, workload_labels
 from components.node_selectors import node_label_in
-from components.pod_secrets import SecretRef
+from components.pod_secrets import SecretRef, hf_token_file
+from components.security.pod_security import PodSecurity
+from components.security.traffic import MODEL_DOWNLOAD, Workload
 from config.schema import ModelCacheConfig, PoolConfig, ReleaseConfig
 
 SHARED_CLAIM_NAME = "model-cache"
+# `hf download` is network-bound: a core or two and a few GiB for hashing and buffers.
+PREFETCH_REQUESTS = {"cpu": "1", "memory": "4Gi"}
+PREFETCH_LIMITS = {"cpu": "2", "memory": "4Gi"}
 
 
 def pool_claim_name(pool_name: str) -> str:
@@ -71,10 +76,13 @@ class ModelCache(pulumi.ComponentResource):
         pools: dict[str, PoolConfig],
         release: ReleaseConfig,
         hf_token: SecretRef | None,
+        security: PodSecurity,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:storage:ModelCache", name, None, opts)
         self.spec = spec
+        self.security = security
+        self._prefetch_workloads: list[Workload] = []
         self._name = name
         self._namespace = namespace
         self._release = release
@@ -106,6 +114,10 @@ class ModelCache(pulumi.ComponentResource):
 
     def mount_for(self, pool_name: str) -> CacheMount:
         return self._mounts[pool_name]
+
+    def traffic(self) -> list[Workload]:
+        """Prefetch Jobs serve nothing; they only download."""
+        return list(self._prefetch_workloads)
 
     def _claim(
         self,
@@ -157,7 +169,11 @@ class ModelCache(pulumi.ComponentResource):
                 access_modes=["ReadWriteOnce"],
                 persistent_volume_reclaim_policy="Retain",
                 storage_class_name="",
-                host_path=k8s.core.v1.HostPathVolumeSourceArgs(path=host.path, type="DirectoryOrCreate"),
+                # kubelet would create a missing directory owned by root, where a
+                # non-root pod cannot write: non-root pods need it prepared (README).
+                host_path=k8s.core.v1.HostPathVolumeSourceArgs(
+                    path=host.path, type="DirectoryOrCreate" if self.security.as_root else "Directory"
+                ),
                 claim_ref=k8s.core.v1.ObjectReferenceArgs(namespace=self._namespace, name=SHARED_CLAIM_NAME),
                 node_affinity=node_affinity,
             ),
@@ -236,10 +252,11 @@ class ModelCache(pulumi.ComponentResource):
         revision = self._release.model_revisions.get(pool.model)
         if revision:
             command += ["--revision", revision]
-        env = [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.spec.mount_path)]
-        if hf_token is not None:
-            env.append(hf_token.env("HF_TOKEN"))
+        files = hf_token_file(hf_token) + self.security.model_server_scratch()
+        env = [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.spec.mount_path), *files.env]
         labels = workload_labels(pool_name, "prefetch", name="model-prefetch")
+        selector = selector_labels(pool_name, "prefetch", name="model-prefetch")
+        self._prefetch_workloads.append(Workload(f"{pool_name}-prefetch", selector, (), MODEL_DOWNLOAD))
         return k8s.batch.v1.Job(
             f"{self._name}-{pool_name}-prefetch",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -252,6 +269,8 @@ class ModelCache(pulumi.ComponentResource):
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=k8s.core.v1.PodSpecArgs(
                         restart_policy="OnFailure",
+                        security_context=self.security.pod_context,
+                        automount_service_account_token=False,
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name="download",
@@ -261,17 +280,18 @@ class ModelCache(pulumi.ComponentResource):
                                 command=command,
                                 env=env,
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
-                                    requests={"cpu": "1", "memory": "2Gi"},
-                                    limits={"memory": "4Gi"},
+                                    requests=PREFETCH_REQUESTS, limits=PREFETCH_LIMITS
                                 ),
+                                security_context=self.security.container_context,
                                 volume_mounts=[
                                     k8s.core.v1.VolumeMountArgs(
                                         name=VOLUME_NAME, mount_path=self.spec.mount_path
-                                    )
+                                    ),
+                                    *files.mounts,
                                 ],
                             )
                         ],
-                        volumes=[CacheMount(claim_name, self.spec.mount_path).volume()],
+                        volumes=[CacheMount(claim_name, self.spec.mount_path).volume(), *files.volumes],
                     ),
                 ),
             ),

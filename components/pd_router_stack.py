@@ -19,6 +19,8 @@ from components.labels import selector_labels, workload_labels
 from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
 from components.scrape_target import ScrapeTarget
+from components.security.pod_security import PodSecurity
+from components.security.traffic import API_SERVER, CLIENTS, PROMETHEUS, ServedPort, Workload
 from components.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
 from components.workload import (
     disruption_budget,
@@ -34,6 +36,7 @@ from config.vllm_args import render_kv_transfer_args, render_vllm_args
 ROUTER_CONTAINER = "router"
 METRICS_PORT_NAME = "metrics"
 NIXL_PORT_NAME = "nixl"
+ROUTER_MAX_SURGE = 1
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,13 @@ class PDRouterStack(pulumi.ComponentResource):
         scheduling: dict[str, GpuScheduling],
         caches: dict[str, CacheMount],
         secrets: PodSecrets,
+        security: PodSecurity,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:inference:PDRouterStack", name, None, opts)
         self.spec = spec
         self.secrets = secrets
+        self.security = security
         child = pulumi.ResourceOptions(parent=self)
         config = spec.config
 
@@ -109,6 +114,7 @@ class PDRouterStack(pulumi.ComponentResource):
                 scheduling=scheduling[role],
                 cache=caches[role],
                 secrets=secrets,
+                security=security,
                 opts=child,
             )
 
@@ -123,6 +129,29 @@ class PDRouterStack(pulumi.ComponentResource):
 
         self.router_url = service_url(service, config.router.service.port)
         self.register_outputs({"routerUrl": self.router_url})
+
+    def traffic(self, router_callers: frozenset[str] = frozenset()) -> list[Workload]:
+        """Clients (and `router_callers`, e.g. a gateway's proxy) call the router; the
+        router calls both roles; each role reaches the
+        other's NIXL side channel (the handshake goes decode -> prefill in vLLM's
+        NixlConnector, and both roles run kv_both); Prometheus scrapes all three."""
+        config = self.spec.config
+        side_channel = config.kv_transfer.side_channel_port
+        roles = {}
+        for role, pool in self.pools.items():
+            (other,) = [p.spec.name for r, p in self.pools.items() if r != role]
+            nixl = ServedPort(NIXL_PORT_NAME, side_channel, frozenset({other}))
+            roles[role] = pool.traffic(frozenset({self.router_name}), (nixl,))
+        router = Workload(
+            self.router_name,
+            self.router_selector,
+            (
+                ServedPort(PORT_NAME, config.router.service.port, frozenset({CLIENTS}) | router_callers),
+                ServedPort(METRICS_PORT_NAME, config.router.metrics_port, frozenset({PROMETHEUS})),
+            ),
+            frozenset({API_SERVER}) if config.router.discovery == "pods" else frozenset(),
+        )
+        return [*roles.values(), router]
 
     def scrape_targets(self) -> list[ScrapeTarget]:
         """Both roles (vLLM metrics on their API port) and the router (its metrics port)."""
@@ -184,8 +213,11 @@ class PDRouterStack(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> k8s.apps.v1.Deployment:
         router = self.spec.config.router
+        # The router mounts no cache: non-root whatever the storage.
+        security = self.security.without_cache()
+        scratch = security.tmp_scratch()
         # --api-key $(VLLM_API_KEY): the key the router presents to the workers.
-        env = [secrets.api_key.env("VLLM_API_KEY")] if secrets.api_key else []
+        env = [*scratch.env, *([secrets.api_key.env("VLLM_API_KEY")] if secrets.api_key else [])]
 
         def probe(path: str, period: int) -> k8s.core.v1.ProbeArgs:
             return k8s.core.v1.ProbeArgs(
@@ -201,16 +233,26 @@ class PDRouterStack(pulumi.ComponentResource):
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=router.replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.router_selector),
+                # One extra pod during a rollout, never fewer ready: the quota counts it.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                        max_surge=ROUTER_MAX_SURGE, max_unavailable=0
+                    ),
+                ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=k8s.core.v1.PodSpecArgs(
                         service_account_name=service_account.metadata.name if service_account else None,
                         # Only pod discovery talks to the API server.
                         automount_service_account_token=service_account is not None,
+                        security_context=security.pod_context,
+                        volumes=scratch.volumes,
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name=ROUTER_CONTAINER,
                                 image=self.spec.router_image,
+                                image_pull_policy=self.spec.image_pull_policy,
                                 command=["vllm-router"],
                                 args=self._router_args(),
                                 env=env,
@@ -224,8 +266,13 @@ class PDRouterStack(pulumi.ComponentResource):
                                 ],
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
                                     requests={"cpu": router.resources.cpu, "memory": router.resources.memory},
-                                    limits={"memory": router.resources.memory},
+                                    limits={
+                                        "cpu": router.resources.effective_cpu_limit,
+                                        "memory": router.resources.memory,
+                                    },
                                 ),
+                                security_context=security.container_context,
+                                volume_mounts=scratch.mounts,
                                 liveness_probe=probe("/liveness", 10),
                                 readiness_probe=probe("/readiness", 5),
                             )

@@ -9,6 +9,7 @@ Pure: no Pulumi imports. `loader.py` reads Pulumi config into `StackConfig`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Literal
 
@@ -216,7 +217,9 @@ class ModelCacheConfig(Section):
 
     mode: Literal["hostPath", "longhorn", "pvc"] = "hostPath"
     size: Quantity = "500Gi"
-    mount_path: str = "/root/.cache/huggingface"
+    # Not under /root: the vLLM image's /root is mode 0700, which a non-root UID
+    # cannot traverse to reach a volume mounted below it.
+    mount_path: str = "/var/cache/huggingface"
     retain_on_destroy: bool = True
     host_path: HostPathCache = Field(default_factory=HostPathCache)
     longhorn: LonghornCache = Field(default_factory=LonghornCache)
@@ -271,6 +274,193 @@ class MonitoringConfig(Section):
 
 
 # ---------------------------------------------------------------------------
+# Security and the edge: pod hardening, network policy, namespace quota, ingress
+# ---------------------------------------------------------------------------
+
+# A fixed, high UID/GID (>= 10000, clear of host users; checkov CKV_K8S_40).
+DEFAULT_POD_UID = 10001
+
+
+class PodSecurityConfig(Section):
+    """How every pod we create runs (vLLM pools, P/D roles, routers, prefetch Jobs).
+
+    Always: no privilege escalation, every capability dropped, seccomp RuntimeDefault.
+    By default also a read-only root filesystem (writable emptyDirs where vLLM and its
+    compilers write) and a fixed non-root UID/GID with `fsGroup`.
+    """
+
+    run_as_user: int = Field(default=DEFAULT_POD_UID, ge=1)
+    run_as_group: int = Field(default=DEFAULT_POD_UID, ge=1)
+    fs_group: int = Field(default=DEFAULT_POD_UID, ge=1)
+    # None (auto): root only where the storage forces it: a `hostPath` cache is a node
+    # directory kubelet creates owned by root, and fsGroup does not apply to hostPath.
+    # false: non-root everywhere (prepare a hostPath directory for the UID first).
+    # true: root everywhere (an image that needs it); capabilities stay dropped.
+    run_as_root: bool | None = None
+    read_only_root_filesystem: bool = True
+    # emptyDir limits of the writable scratch: compile/JIT caches ($HOME) and /tmp.
+    cache_size: Quantity = "20Gi"
+    tmp_size: Quantity = "4Gi"
+
+    def runs_as_root(self, cache_mode: str) -> bool:
+        if self.run_as_root is not None:
+            return self.run_as_root
+        return cache_mode == "hostPath"
+
+
+class PeerSelector(Section):
+    """Pods in other namespaces, by namespace name and (optionally) pod labels."""
+
+    namespaces: list[DnsLabel] = Field(min_length=1)
+    pod_labels: dict[str, str] = Field(default_factory=dict)
+
+
+class EgressRule(Section):
+    """Addresses outside the cluster network, by CIDR, on some TCP ports."""
+
+    cidrs: list[str] = Field(min_length=1)
+    excluded_cidrs: list[str] = Field(default_factory=list)
+    ports: list[int] = Field(min_length=1)
+
+    @field_validator("cidrs", "excluded_cidrs")
+    @classmethod
+    def _cidrs(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a CIDR such as 10.0.0.0/8 or 203.0.113.7/32") from None
+        return values
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, values: list[int]) -> list[int]:
+        if any(not 1 <= port <= 65535 for port in values):
+            raise ValueError("ports must be between 1 and 65535")
+        return values
+
+
+# Private, link-local (cloud metadata) and shared address ranges: the model hub is on
+# the public internet, so its egress rule never reaches the cluster's own networks.
+PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+# IPv4 and IPv6: private, link-local (cloud metadata), shared (CGNAT), unique-local.
+NON_PUBLIC_CIDRS = [*PRIVATE_CIDRS, "169.254.0.0/16", "100.64.0.0/10", "fc00::/7", "fe80::/10"]
+
+
+class NetworkPolicyConfig(Section):
+    """NetworkPolicy of the stack's namespace: deny everything, allow what it needs."""
+
+    enabled: bool = True
+    # Who calls the OpenAI endpoints (routers and plain pools): the ingress
+    # controller's pods; k3s runs Traefik in kube-system.
+    clients: PeerSelector = Field(
+        default_factory=lambda: PeerSelector(
+            namespaces=["kube-system"], pod_labels={"app.kubernetes.io/name": "traefik"}
+        )
+    )
+    # Who scrapes /metrics (when monitoring is enabled). Default: the Prometheus pods
+    # of kube-prometheus-stack in monitoring.kubePrometheusStack.namespace.
+    prometheus: PeerSelector | None = None
+    dns: PeerSelector = Field(
+        default_factory=lambda: PeerSelector(namespaces=["kube-system"], pod_labels={"k8s-app": "kube-dns"})
+    )
+    # Model downloads (vLLM pods, prefetch Jobs): Hugging Face serves from CDNs with
+    # changing addresses, so: any public address on 443.
+    model_hub: EgressRule = Field(
+        default_factory=lambda: EgressRule(
+            cidrs=["0.0.0.0/0", "::/0"], excluded_cidrs=list(NON_PUBLIC_CIDRS), ports=[443]
+        )
+    )
+    # Object storage the model pods and prefetch Jobs may reach (e.g. an in-cluster
+    # MinIO's address); none by default.
+    object_storage: list[EgressRule] = Field(default_factory=list)
+    # The Kubernetes API, for routers that discover pods: by default any private
+    # address (where k3s and kubeadm control planes live), never the internet. Narrow
+    # it to your control plane's addresses (or name a managed cluster's public
+    # endpoint); NetworkPolicy sees the endpoint (often :6443), not the Service.
+    api_server: EgressRule = Field(
+        default_factory=lambda: EgressRule(cidrs=list(PRIVATE_CIDRS), ports=[443, 6443])
+    )
+
+    def prometheus_peers(self, monitoring: MonitoringConfig) -> PeerSelector | None:
+        """Who may scrape metrics: nobody with monitoring off."""
+        if not monitoring.enabled:
+            return None
+        return self.prometheus or PeerSelector(
+            namespaces=[monitoring.kube_prometheus_stack.namespace],
+            # The Prometheus operator labels the pods it runs so.
+            pod_labels={"app.kubernetes.io/name": "prometheus"},
+        )
+
+
+class QuotaConfig(Section):
+    """A LimitRange and a ResourceQuota for the namespace, sized from the stack."""
+
+    enabled: bool = True
+    # Extra room on CPU, memory and storage beyond what the stack adds up to (GPUs are
+    # never padded: one spare GPU is exactly what a typo would take).
+    headroom_percent: int = Field(default=10, ge=0, le=1000)
+
+
+class IngressTls(Section):
+    """TLS for the ingress host: an existing Secret, or one cert-manager issues."""
+
+    secret_name: DnsLabel
+    # cert-manager: the (Cluster)Issuer that fills `secretName`; unset: the Secret exists.
+    issuer: DnsLabel | None = None
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+
+
+class RateLimit(Section):
+    """Traefik's rateLimit middleware: `average` requests per `period`, `burst` at once."""
+
+    average: int = Field(default=20, ge=1)
+    burst: int = Field(default=40, ge=1)
+    period: Duration = "1s"
+
+    @field_validator("period")
+    @classmethod
+    def _go_duration(cls, value: str) -> str:
+        # Traefik parses Go durations: no days, weeks or years.
+        if re.search(r"[dwy]", value):
+            raise ValueError("must use h, m, s or ms (Traefik reads Go durations), e.g. '1m' or '24h'")
+        return value
+
+
+class IngressConfig(Section):
+    """One Ingress for the stack (seed 002): `/v1/...` to the default model and
+    `/models/<pool>/v1/...` to each pool or P/D stack."""
+
+    enabled: bool = False
+    class_name: DnsLabel = "traefik"
+    # The controller is Traefik: rate limit and the /models/<name> strip are Traefik
+    # Middlewares. false: neither is rendered (use your controller's annotations).
+    traefik: bool = True
+    host: str | None = None
+    # The pool or P/D stack `/v1/...` goes to; default: the first one.
+    default_model: str | None = None
+    tls: IngressTls | None = None
+    # A Traefik Middleware (traefik.io/v1alpha1); null for another controller.
+    rate_limit: RateLimit | None = Field(default_factory=RateLimit)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _rate_limit_needs_traefik(self) -> IngressConfig:
+        if self.rate_limit is not None and not self.traefik:
+            raise ValueError("rateLimit is a Traefik Middleware: set traefik: true, or rateLimit: null")
+        return self
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(
+            r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", value
+        ):
+            raise ValueError("must be a DNS name such as llm.example.org (lowercase, no scheme, no port)")
+        return value
+
+
+# ---------------------------------------------------------------------------
 # Pools
 # ---------------------------------------------------------------------------
 
@@ -282,7 +472,14 @@ BlockSize = Literal[1, 8, 16, 32, 64, 128, 256]
 
 class PodResources(Section):
     cpu: Quantity = "8"
+    # Default: equal to `cpu`, so GPU pods get Guaranteed QoS (what the static CPU
+    # manager needs to pin cores).
+    cpu_limit: Quantity | None = None
     memory: Quantity = "32Gi"
+
+    @property
+    def effective_cpu_limit(self) -> str:
+        return self.cpu_limit or self.cpu
 
 
 class SharedMemory(Section):
@@ -717,6 +914,10 @@ class StackConfig(Section):
         default_factory=LeaderWorkerSetControllerConfig
     )
     inference_gateway: InferenceGatewayConfig = Field(default_factory=InferenceGatewayConfig)
+    pod_security: PodSecurityConfig = Field(default_factory=PodSecurityConfig)
+    network_policy: NetworkPolicyConfig = Field(default_factory=NetworkPolicyConfig)
+    quota: QuotaConfig = Field(default_factory=QuotaConfig)
+    ingress: IngressConfig = Field(default_factory=IngressConfig)
     # Stack additions to the catalogs; an entry with a built-in key replaces it.
     models: dict[str, ModelArchitecture] = Field(default_factory=dict)
     gpus: dict[str, GpuModel] = Field(default_factory=dict)

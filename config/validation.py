@@ -184,6 +184,9 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     problems += _check_pd_stacks(stack)
     problems += inference_gateway_problems(stack)
     problems += _check_secrets(stack, has_hf_token)
+    problems += _check_edge(stack)
+    problems += _check_pod_security(stack)
+    warnings += _security_warnings(stack)
     warnings += release_warnings(stack)
     if problems:
         raise ConfigError(problems)
@@ -277,6 +280,55 @@ def _extra_args_problems(key: str, conflicts: dict[str, str]) -> list[Problem]:
         )
         for flag, owner in conflicts.items()
     ]
+
+
+def _check_edge(stack: StackConfig) -> list[Problem]:
+    """The ingress's default model must be one the stack serves."""
+    ingress = stack.ingress
+    served = [*stack.pools, *stack.pd_stacks]
+    if not ingress.enabled or ingress.default_model is None or ingress.default_model in served:
+        return []
+    return [
+        Problem(
+            "ingress.defaultModel",
+            ingress.default_model,
+            "names no pool or P/D stack of this stack",
+            f"use one of {', '.join(served)}",
+        )
+    ]
+
+
+def _check_pod_security(stack: StackConfig) -> list[Problem]:
+    """A non-root UID must be able to reach the cache: /root is 0700 in the vLLM image."""
+    mount_path = stack.model_cache.mount_path
+    if stack.pod_security.runs_as_root(stack.model_cache.mode) or not (
+        mount_path == "/root" or mount_path.startswith("/root/")
+    ):
+        return []
+    return [
+        Problem(
+            "modelCache.mountPath",
+            mount_path,
+            f"is under /root, which the vLLM image keeps at mode 0700: pods running as UID "
+            f"{stack.pod_security.run_as_user} cannot reach it",
+            "use a path outside /root such as /var/cache/huggingface (the default), or set "
+            "llm-serving:podSecurity.runAsRoot: true",
+        )
+    ]
+
+
+def _security_warnings(stack: StackConfig) -> list[str]:
+    """Say so when pods run as root because the storage needs it (never silently)."""
+    security = stack.pod_security
+    if security.run_as_root is None and security.runs_as_root(stack.model_cache.mode):
+        return [
+            "pods run as root: the hostPath model cache is a node directory kubelet creates "
+            "owned by root (fsGroup does not apply to hostPath). To run as UID "
+            f"{security.run_as_user}: on the node, `install -d -o {security.run_as_user} "
+            f"-g {security.fs_group} {stack.model_cache.host_path.path}`, then set "
+            "llm-serving:podSecurity.runAsRoot: false"
+        ]
+    return []
 
 
 def _check_secrets(stack: StackConfig, has_hf_token: bool) -> list[Problem]:

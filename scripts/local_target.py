@@ -12,6 +12,8 @@ these differences, each printed with its reason on every run:
   (`createNamespace: false`), since that Secret must exist in it first.
 - Claims of a storage class with no provisioner here (Longhorn's, a named `pvc`
   class) get a pre-bound hostPath volume, as the provisioner would provide.
+- The Ingress is not awaited (`pulumi.com/skipAwait`): no ingress controller runs
+  here to give it an address.
 
 The API key is the stack's own: random.RandomPassword, with the random provider
 built by scripts/tools.sh.
@@ -84,6 +86,10 @@ def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
             skipped.append(".".join(path))
     config["llm-serving:namespace"] = namespace
     config["llm-serving:createNamespace"] = False
+    ingress = config.get("llm-serving:ingress", {})
+    if ingress.get("enabled"):
+        annotations = {**ingress.get("annotations", {}), "pulumi.com/skipAwait": "true"}
+        config["llm-serving:ingress"] = {**ingress, "annotations": annotations}
     hugging_face = config.get("llm-serving:huggingFace", {})
     if "llm-serving:hfToken" not in config and not hugging_face.get("existingSecret"):
         config["llm-serving:huggingFace"] = {**hugging_face, "existingSecret": HF_TOKEN_SECRET}
@@ -153,6 +159,8 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
 
     for addon in skipped:
         note(f"skipped {addon}: Helm charts cannot be fetched offline")
+    if stack.ingress.enabled:
+        note("Ingress not awaited (pulumi.com/skipAwait): no ingress controller gives it an address here")
     objects: list[dict] = [
         {
             "apiVersion": "v1",

@@ -78,6 +78,9 @@ class ProgramRun:
         """Every Kubernetes object as it would reach the API server (no Helm releases)."""
         return [r.manifest for r in self.resources if r.is_kubernetes_object]
 
+    def manifests_of_kind(self, kind: str) -> list[dict]:
+        return [r.manifest for r in self.of_kind(kind)]
+
     def kinds(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for resource in self.resources:

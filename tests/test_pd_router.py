@@ -77,7 +77,7 @@ def test_prod_is_eight_prefill_and_eight_decode_pods_of_one_gpu(prod):
         assert deployment.inputs["spec"]["replicas"] == 8
         vllm = container(deployment, "vllm")
         assert vllm["args"][0] == "meta-llama/Llama-3.1-8B-Instruct"
-        assert vllm["resources"]["limits"] == {"memory": "100Gi", "nvidia.com/gpu": "1"}
+        assert vllm["resources"]["limits"] == {"cpu": "22", "memory": "100Gi", "nvidia.com/gpu": "1"}
         assert vllm["resources"]["requests"]["cpu"] == "22"
     assert prod.outputs["capacity"]["totalGpus"] == 16
 
