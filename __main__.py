@@ -28,6 +28,7 @@ from components.security.pod_security import PodSecurity
 from components.security.traffic import CLIENTS
 from components.vllm_pool import VllmPool, VllmPoolSpec
 from config.loader import load_stack_config
+from config.names import HF_TOKEN_SECRET_NAME, router_name
 from config.render import secret_not_rendered, without_helm_releases
 from config.schema import PD_ROLES, role_pool_name
 from config.vllm_args import render_vllm_args
@@ -75,7 +76,7 @@ hugging_face = stack.hugging_face
 if hugging_face.existing_secret:
     hf_token = SecretRef(hugging_face.existing_secret, hugging_face.secret_key)
 elif loaded.hf_token is not None:
-    hf_token = _secret("hf-token", "hf-token", hugging_face.secret_key, loaded.hf_token)
+    hf_token = _secret("hf-token", HF_TOKEN_SECRET_NAME, hugging_face.secret_key, loaded.hf_token)
 else:
     hf_token = None
 
@@ -194,7 +195,7 @@ for stack_name, pd_config in stack.pd_stacks.items():
         security=security,
     )
     endpoints[stack_name] = endpoint(
-        f"{stack_name}-router",
+        router_name(stack_name),
         pd_config.router.service.port,
         pd_config.prefill.served_name,
         pd_stack.router_url,

@@ -43,6 +43,7 @@ from config.epp_args import (
     render_plugins_config,
 )
 from config.gateway_checks import route_path_prefix
+from config.names import epp_name
 from config.schema import InferenceGatewayConfig, InferenceRouteConfig, ReleaseConfig
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
@@ -70,10 +71,6 @@ class RouteTarget:
     port: int
     selector: dict[str, str]
     service_name: pulumi.Input[str]
-
-
-def epp_name(pool: str) -> str:
-    return f"{pool}-epp"
 
 
 class InferenceGateway(pulumi.ComponentResource):

@@ -25,17 +25,12 @@ from components.node_selectors import node_label_in
 from components.pod_secrets import SecretRef, hf_token_file
 from components.security.pod_security import PodSecurity
 from components.security.traffic import MODEL_DOWNLOAD, Workload
+from config.names import HF_HOME_ENV, SHARED_CLAIM_NAME, pool_claim_name, prefetch_job_name
 from config.schema import ModelCacheConfig, PoolConfig, ReleaseConfig
 
-SHARED_CLAIM_NAME = "model-cache"
 # `hf download` is network-bound: a core or two and a few GiB for hashing and buffers.
 PREFETCH_REQUESTS = {"cpu": "1", "memory": "4Gi"}
 PREFETCH_LIMITS = {"cpu": "2", "memory": "4Gi"}
-
-
-def pool_claim_name(pool_name: str) -> str:
-    """The claim of one pool in `pvc` mode."""
-    return f"{pool_name}-model-cache"
 
 
 VOLUME_NAME = "model-cache"
@@ -62,7 +57,7 @@ class CacheMount:
         return k8s.core.v1.VolumeMountArgs(name=VOLUME_NAME, mount_path=self.mount_path)
 
     def env(self) -> list[k8s.core.v1.EnvVarArgs]:
-        return [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.mount_path)]
+        return [k8s.core.v1.EnvVarArgs(name=HF_HOME_ENV, value=self.mount_path)]
 
 
 class ModelCache(pulumi.ComponentResource):
@@ -253,14 +248,14 @@ class ModelCache(pulumi.ComponentResource):
         if revision:
             command += ["--revision", revision]
         files = hf_token_file(hf_token) + self.security.model_server_scratch()
-        env = [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.spec.mount_path), *files.env]
+        env = [k8s.core.v1.EnvVarArgs(name=HF_HOME_ENV, value=self.spec.mount_path), *files.env]
         labels = workload_labels(pool_name, "prefetch", name="model-prefetch")
         selector = selector_labels(pool_name, "prefetch", name="model-prefetch")
         self._prefetch_workloads.append(Workload(f"{pool_name}-prefetch", selector, (), MODEL_DOWNLOAD))
         return k8s.batch.v1.Job(
             f"{self._name}-{pool_name}-prefetch",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{pool_name}-prefetch", namespace=self._namespace, labels=labels
+                name=prefetch_job_name(pool_name), namespace=self._namespace, labels=labels
             ),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=prefetch.backoff_limit,

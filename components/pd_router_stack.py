@@ -29,6 +29,7 @@ from components.workload import (
     service_spec,
     service_url,
 )
+from config import names
 from config.router_args import RoleEndpoint, render_router_args
 from config.schema import PD_ROLES, PDStackConfig, role_pool_name
 from config.vllm_args import render_kv_transfer_args, render_vllm_args
@@ -58,12 +59,12 @@ def nixl_env(side_channel_port: int) -> list[k8s.core.v1.EnvVarArgs]:
     from the peer pod)."""
     return [
         k8s.core.v1.EnvVarArgs(
-            name="VLLM_NIXL_SIDE_CHANNEL_HOST",
+            name=names.NIXL_SIDE_CHANNEL_HOST_ENV,
             value_from=k8s.core.v1.EnvVarSourceArgs(
                 field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="status.podIP")
             ),
         ),
-        k8s.core.v1.EnvVarArgs(name="VLLM_NIXL_SIDE_CHANNEL_PORT", value=str(side_channel_port)),
+        k8s.core.v1.EnvVarArgs(name=names.NIXL_SIDE_CHANNEL_PORT_ENV, value=str(side_channel_port)),
     ]
 
 
@@ -118,7 +119,7 @@ class PDRouterStack(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.router_name = router_name = f"{spec.name}-router"
+        self.router_name = router_name = names.router_name(spec.name)
         self.router_selector = selector_labels(router_name, "router", name="vllm-router")
         router_labels = workload_labels(router_name, "router", name="vllm-router")
         service_account = (
@@ -217,7 +218,7 @@ class PDRouterStack(pulumi.ComponentResource):
         security = self.security.without_cache()
         scratch = security.tmp_scratch()
         # --api-key $(VLLM_API_KEY): the key the router presents to the workers.
-        env = [*scratch.env, *([secrets.api_key.env("VLLM_API_KEY")] if secrets.api_key else [])]
+        env = [*scratch.env, *([secrets.api_key.env(names.API_KEY_ENV)] if secrets.api_key else [])]
 
         def probe(path: str, period: int) -> k8s.core.v1.ProbeArgs:
             return k8s.core.v1.ProbeArgs(

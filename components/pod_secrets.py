@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import pulumi_kubernetes as k8s
 
 from components.security.pod_security import PodFragment
+from config.names import API_KEY_ENV, HF_TOKEN_PATH_ENV
+from config.schema import EnvValue
 
 HF_TOKEN_VOLUME = "hf-token"
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"
@@ -61,7 +63,7 @@ def hf_token_file(token: SecretRef | None) -> PodFragment:
             )
         ],
         mounts=[k8s.core.v1.VolumeMountArgs(name=HF_TOKEN_VOLUME, mount_path=HF_TOKEN_DIR, read_only=True)],
-        env=[k8s.core.v1.EnvVarArgs(name="HF_TOKEN_PATH", value=f"{HF_TOKEN_DIR}/{HF_TOKEN_FILE}")],
+        env=[k8s.core.v1.EnvVarArgs(name=HF_TOKEN_PATH_ENV, value=f"{HF_TOKEN_DIR}/{HF_TOKEN_FILE}")],
     )
 
 
@@ -73,5 +75,12 @@ class PodSecrets:
     api_key: SecretRef | None
 
     def fragment(self) -> PodFragment:
-        api_key_env = [self.api_key.env("VLLM_API_KEY")] if self.api_key is not None else []
+        api_key_env = [self.api_key.env(API_KEY_ENV)] if self.api_key is not None else []
         return hf_token_file(self.hf_token) + PodFragment(env=api_key_env)
+
+
+def env_var(name: str, entry: EnvValue) -> k8s.core.v1.EnvVarArgs:
+    """A pool's `env` entry: its plain value, or a reference to a Secret's key."""
+    if entry.secret_key_ref is not None:
+        return SecretRef(entry.secret_key_ref.name, entry.secret_key_ref.key).env(name)
+    return k8s.core.v1.EnvVarArgs(name=name, value=entry.value)

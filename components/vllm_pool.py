@@ -22,7 +22,8 @@ from components import multi_node
 from components.gpu_node_selector import GpuScheduling
 from components.labels import GROUP_ROLE_LABEL, selector_labels, workload_labels
 from components.model_cache import CacheMount
-from components.pod_secrets import PodSecrets, hf_token_file
+from components.pod_secrets import PodSecrets, env_var, hf_token_file
+from components.promql import label_matcher
 from components.scrape_target import ScrapeTarget
 from components.security.pod_security import PodFragment, PodSecurity
 from components.security.traffic import MODEL_DOWNLOAD, PROMETHEUS, ServedPort, Workload
@@ -198,7 +199,7 @@ class VllmPool(pulumi.ComponentResource):
             *cache.env(),
             *self.spec.extra_env,
             *(multi_node.network_env(pool.multi_node) if self.layout.multi_node else []),
-            *(k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(pool.env.items())),
+            *(env_var(name, entry) for name, entry in sorted(pool.env.items())),
         ]
 
     def _resources(self, scheduling: GpuScheduling) -> k8s.core.v1.ResourceRequirementsArgs:
@@ -472,10 +473,12 @@ class VllmPool(pulumi.ComponentResource):
                 opts=child,
             )
         elif scaling.mode == "keda":
-            query = pulumi.Output.concat(
-                'sum(vllm:num_requests_waiting{namespace="',
-                pulumi.Output.from_input(self.spec.namespace),
-                f'",model_name="{self.spec.pool.served_name}"}})',
+            served_name = self.spec.pool.served_name
+            query = pulumi.Output.from_input(self.spec.namespace).apply(
+                lambda namespace: (
+                    f"sum(vllm:num_requests_waiting{{{label_matcher('namespace', namespace)},"
+                    f"{label_matcher('model_name', served_name)}}})"
+                )
             )
             k8s.apiextensions.CustomResource(
                 f"{name}-scaledobject",

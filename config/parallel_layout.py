@@ -123,15 +123,17 @@ def multi_node_problems(
                 f"{-(-gpus // node.gpus)})",
             )
         )
-    if any(flag_name(arg) == "--distributed-executor-backend" for arg in pool.extra_args):
-        problems.append(
-            Problem(
-                f"{key}.extraArgs",
-                "--distributed-executor-backend",
-                "a multi-node pool runs vLLM's ranks on its group's Ray cluster",
-                "remove it: multi-node pools render --distributed-executor-backend ray",
+    for index, arg in enumerate(pool.extra_args):
+        if flag_name(arg) == "--distributed-executor-backend":
+            problems.append(
+                Problem(
+                    f"{key}.extraArgs[{index}]",
+                    None,
+                    "sets --distributed-executor-backend, but a multi-node pool runs vLLM's ranks on "
+                    "its group's Ray cluster",
+                    "remove it: multi-node pools render --distributed-executor-backend ray",
+                )
             )
-        )
     if len(products) != 1:
         problems.append(
             Problem(

@@ -108,7 +108,7 @@ def test_tensor_parallelism_across_nodes_is_allowed_with_a_warning():
 
 def test_the_executor_backend_is_ours_in_a_multi_node_pool():
     message = error_of(pool_config(extraArgs=["--distributed-executor-backend=mp"]))
-    assert 'llm-serving:pools.big.extraArgs = "--distributed-executor-backend"' in message
+    assert "llm-serving:pools.big.extraArgs[0]: sets --distributed-executor-backend" in message
 
 
 def test_pods_of_a_group_count_for_a_shared_read_write_once_claim():

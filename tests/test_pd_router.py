@@ -358,7 +358,8 @@ def test_data_parallel_size_needs_services_discovery():
 
 def test_router_extra_args_cannot_repeat_a_rendered_flag():
     message = error_of(pd_values(extraArgs=["--host=127.0.0.1", "--retry-max-retries", "3"]))
-    assert 'llm-serving:pdStacks.chat.router.extraArgs = "--host"' in message
+    assert "llm-serving:pdStacks.chat.router.extraArgs[0]: sets --host" in message
+    assert "127.0.0.1" not in message
     assert "--retry-max-retries" not in message
 
 

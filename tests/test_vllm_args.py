@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config.schema import PoolConfig
-from config.vllm_args import TYPED_FLAGS, conflicting_extra_args, render_vllm_args
+from config.vllm_args import TYPED_FLAGS, extra_args_problems, render_vllm_args
 
 
 def pool(**overrides) -> PoolConfig:
@@ -97,10 +97,11 @@ def test_extra_args_are_appended_verbatim():
 
 
 def test_conflicts_are_found_with_or_without_equals():
-    assert conflicting_extra_args(["--dtype=half", "-tp", "2", "--enable-lora"]) == {
-        "--dtype": "dtype",
-        "-tp": "tensorParallelSize",
-    }
+    problems = extra_args_problems(["--dtype=half", "-tp", "2", "--enable-lora"])
+    assert [(p.where, p.fix) for p in problems] == [
+        ("[0]", "remove it from extraArgs and use dtype"),
+        ("[1]", "remove it from extraArgs and use tensorParallelSize"),
+    ]
 
 
 def test_every_rendered_flag_is_owned_by_a_typed_key():

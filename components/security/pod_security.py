@@ -38,35 +38,11 @@ from config.schema import PodSecurityConfig
 
 HOME_VOLUME = "home"
 TMP_VOLUME = "tmp"
-# A home no image ships: mounted empty, owned by fsGroup.
-HOME = "/home/llm-serving"
-TMP = "/tmp"
-USER_NAME = "llm-serving"
-CACHE = f"{HOME}/.cache"
-
-# Where each library writes, all inside the writable HOME (see the module docstring).
-_CACHE_ENV = {
-    "HOME": HOME,
-    # getpass.getuser() reads USER before the passwd database, which has no entry
-    # for our UID; TorchInductor's default cache path calls it.
-    "USER": USER_NAME,
-    "TMPDIR": TMP,
-    "XDG_CACHE_HOME": CACHE,
-    "XDG_CONFIG_HOME": f"{HOME}/.config",
-    "VLLM_CACHE_ROOT": f"{CACHE}/vllm",
-    "VLLM_CONFIG_ROOT": f"{HOME}/.config/vllm",
-    "TRITON_CACHE_DIR": f"{CACHE}/triton",
-    "TORCHINDUCTOR_CACHE_DIR": f"{CACHE}/torchinductor",
-    "FLASHINFER_WORKSPACE_BASE": HOME,
-    "CUDA_CACHE_PATH": f"{CACHE}/nv/ComputeCache",
-    "NUMBA_CACHE_DIR": f"{CACHE}/numba",
-    "OUTLINES_CACHE_DIR": f"{CACHE}/outlines",
-}
-
-
-# Model pods talk to the model hub only: no usage reports to vLLM's stats server, no
-# Hugging Face telemetry (vllm/envs.py VLLM_NO_USAGE_STATS; huggingface_hub constants).
-_NO_TELEMETRY_ENV = {"VLLM_NO_USAGE_STATS": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+# The scratch paths and the variables pointing libraries at them live in config/names.py,
+# where validation reads them too (`env` may not override them).
+from config.names import CACHE_ENV as _CACHE_ENV  # noqa: E402
+from config.names import HOME, TMP  # noqa: E402,F401
+from config.names import NO_TELEMETRY_ENV as _NO_TELEMETRY_ENV  # noqa: E402
 
 
 @dataclass(frozen=True)
