@@ -49,13 +49,20 @@ def test_program_in_render_mode_leaves_out_exactly_releases_and_credentials():
         ("random:index/randomPassword:RandomPassword", "vllm-api-key"),
     }
     # Pods still read the Secrets by the names a real deploy creates.
+    pod_specs = [
+        w.manifest["spec"]["template"]["spec"] for k in ("Deployment", "Job") for w in rendered.of_kind(k)
+    ]
     refs = {
         env["valueFrom"]["secretKeyRef"]["name"]
-        for kind in ("Deployment", "Job")
-        for workload in rendered.of_kind(kind)
-        for container in workload.manifest["spec"]["template"]["spec"]["containers"]
+        for spec in pod_specs
+        for container in spec["containers"]
         for env in container.get("env", [])
         if "secretKeyRef" in env.get("valueFrom", {})
+    } | {
+        volume["secret"]["secretName"]
+        for spec in pod_specs
+        for volume in spec.get("volumes", [])
+        if "secret" in volume
     }
     assert refs == {"hf-token", "vllm-api-key"}
 
