@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv tools test lint format preview up destroy cluster-up cluster-down cluster-status clean
+.PHONY: venv checkov-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
+	schema render render-destroy promote
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -14,6 +15,21 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 venv: $(BIN)/.installed
+
+# checkov in a virtualenv of its own: its pins clash with pulumi's.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+checkov-venv: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
+# checkov's Kubernetes checks over every stack's rendered objects, per workload.
+scan: venv checkov-venv
+	$(BIN)/python tests/scan.py
 
 # Go tools (promtool, Kubernetes control plane, etcd, kwok) built from the Go
 # module proxy, cached outside the repo by version.
@@ -30,7 +46,7 @@ cluster-down:
 cluster-status:
 	scripts/local-cluster status
 
-test: venv tools
+test: venv checkov-venv tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
@@ -60,5 +76,33 @@ destroy: venv tools
 	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi destroy -s $(STACK) --yes \
 		--config-file $(CURDIR)/.local/pulumi/Pulumi.$(STACK).local.yaml
 
+# schema/stack.schema.json, generated from the pydantic models (config/json_schema.py);
+# stack files name it for editors. tests/test_stack_schema.py keeps it in sync.
+SCHEMA_OUT ?= schema/stack.schema.json
+schema: venv
+	$(BIN)/python -m config.json_schema $(SCHEMA_OUT)
+
+# Render mode: every manifest of $(STACK) written to $(RENDER_DIR), no cluster
+# (scripts/render.py); render-destroy removes them again.
+RENDER_DIR ?= rendered/$(STACK)
+RENDER_WORK ?= .local/render
+RENDER_FLAGS ?=
+render: venv tools
+	$(BIN)/python scripts/render.py $(STACK) --out $(RENDER_DIR) --work $(RENDER_WORK) $(RENDER_FLAGS)
+
+render-destroy: venv tools
+	$(BIN)/python scripts/render.py $(STACK) --out $(RENDER_DIR) --work $(RENDER_WORK) --destroy
+
+# Promotion: llm-serving:release copied from Pulumi.$(FROM).yaml to Pulumi.$(TO).yaml
+# (scripts/promote.py; refused while $(FROM) has un-applied changes), then the
+# preview of $(TO). With FROM_UPDATE=N, from update N of $(FROM) instead (rollback).
+# Commit the result through a pull request.
+FROM ?= dev
+TO ?= prod
+FROM_UPDATE ?=
+PROMOTE_PROJECT ?= $(CURDIR)
+promote: venv tools
+	$(BIN)/python scripts/promote.py $(FROM) $(TO) --project $(PROMOTE_PROJECT) $(if $(FROM_UPDATE),--version $(FROM_UPDATE))
+
 clean: cluster-down
-	rm -rf $(VENV) .pytest_cache .ruff_cache .local
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .local

@@ -2,7 +2,8 @@
 
 Compose, nothing else: config is loaded and checked first (a bad config stops here,
 before any resource is registered), then the namespace, the secrets, GPU placement,
-the model cache, the pools, the prefill/decode stacks and their monitoring.
+the model cache, the pools, the prefill/decode stacks, their monitoring, and the
+namespace's guards and edge: network policy, quota, ingress.
 """
 
 from __future__ import annotations
@@ -13,15 +14,22 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.edge_ingress import EdgeIngress
 from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
 from components.inference_gateway import InferenceGateway, RouteTarget
 from components.leader_worker_set_controller import LeaderWorkerSetController
 from components.model_cache import ModelCache
 from components.monitoring_stack import MonitoringStack
+from components.namespace_quota import NamespaceQuota
+from components.network_policies import NetworkPolicies
 from components.pd_router_stack import PDRouterStack, PDRouterStackSpec
 from components.pod_secrets import PodSecrets, SecretRef
+from components.security.pod_security import PodSecurity
+from components.security.traffic import CLIENTS
 from components.vllm_pool import VllmPool, VllmPoolSpec
 from config.loader import load_stack_config
+from config.names import HF_TOKEN_SECRET_NAME, router_name
+from config.render import secret_not_rendered, without_helm_releases
 from config.schema import PD_ROLES, role_pool_name
 from config.vllm_args import render_vllm_args
 
@@ -31,6 +39,14 @@ for warning in loaded.report.warnings:
     pulumi.log.warn(warning)
 for line in loaded.report.summary_lines():
     pulumi.log.info(line)
+
+# Render mode (`make render`): the kubernetes provider writes manifests to this
+# directory instead of applying them; see config/render.py for what is left out.
+render_directory = pulumi.Config("kubernetes").get("renderYamlToDirectory")
+if render_directory:
+    stack, render_messages = without_helm_releases(stack)
+    for message in render_messages:
+        pulumi.log.warn(message)
 
 if stack.create_namespace:
     namespace: pulumi.Input[str] = k8s.core.v1.Namespace(
@@ -44,6 +60,9 @@ else:
 
 
 def _secret(resource_name: str, secret_name: str, key: str, value: pulumi.Input[str]) -> SecretRef:
+    if render_directory:
+        pulumi.log.warn(secret_not_rendered(secret_name))
+        return SecretRef(secret_name, key)
     k8s.core.v1.Secret(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace),
@@ -57,28 +76,36 @@ hugging_face = stack.hugging_face
 if hugging_face.existing_secret:
     hf_token = SecretRef(hugging_face.existing_secret, hugging_face.secret_key)
 elif loaded.hf_token is not None:
-    hf_token = _secret("hf-token", "hf-token", hugging_face.secret_key, loaded.hf_token)
+    hf_token = _secret("hf-token", HF_TOKEN_SECRET_NAME, hugging_face.secret_key, loaded.hf_token)
 else:
     hf_token = None
 
 api_key = None
 if stack.auth.enabled and stack.auth.existing_secret:
     api_key = SecretRef(stack.auth.existing_secret, stack.auth.secret_key)
+elif stack.auth.enabled and render_directory:
+    # Its Secret is not rendered (config/render.py), so no key is generated.
+    api_key = _secret("vllm-api-key", stack.auth.secret_name, stack.auth.secret_key, "")
 elif stack.auth.enabled:
     password = random.RandomPassword("vllm-api-key", length=48, special=False)
     api_key = _secret("vllm-api-key", stack.auth.secret_name, stack.auth.secret_key, password.result)
 
 secrets = PodSecrets(hf_token=hf_token, api_key=api_key)
-gpu_selector = GpuNodeSelector("gpu", stack.gpu)
+release = stack.release
+security = PodSecurity(stack.pod_security, stack.pod_security.runs_as_root(stack.model_cache.mode))
+gpu_selector = GpuNodeSelector("gpu", stack.gpu, release.chart_versions.gpu_operator)
 serving_pools = stack.serving_pools()
-lws_controller = LeaderWorkerSetController("leader-worker-set", stack.leader_worker_set)
+lws_controller = LeaderWorkerSetController(
+    "leader-worker-set", stack.leader_worker_set, release.chart_versions.leader_worker_set
+)
 cache = ModelCache(
     "model-cache",
     stack.model_cache,
     namespace=namespace,
     pools=serving_pools,
-    prefetch_image=stack.vllm.image,
+    release=release,
     hf_token=hf_token,
+    security=security,
 )
 
 
@@ -113,6 +140,8 @@ def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> di
 endpoints = {}
 scrape_targets = []
 route_targets: dict[str, RouteTarget] = {}
+vllm_pools: dict[str, VllmPool] = {}
+pd_router_stacks: dict[str, PDRouterStack] = {}
 for pool_name, pool in stack.pools.items():
     vllm_pool = VllmPool(
         pool_name,
@@ -120,14 +149,17 @@ for pool_name, pool in stack.pools.items():
             name=pool_name,
             namespace=namespace,
             pool=pool,
-            image=stack.image_for(pool),
+            image=stack.image_for(pool_name),
             image_pull_policy=stack.vllm.image_pull_policy,
-            vllm_args=render_vllm_args(pool, loaded.report.max_model_len(pool_name)),
+            vllm_args=render_vllm_args(
+                pool, loaded.report.max_model_len(pool_name), stack.revision_for(pool.model)
+            ),
             layout=loaded.report.layout(pool_name),
         ),
         scheduling=scheduling_for(pool_name),
         cache=cache.mount_for(pool_name),
         secrets=secrets,
+        security=security,
     )
     endpoints[pool_name] = endpoint(pool_name, pool.service.port, pool.served_name, vllm_pool.service_url)
     scrape_targets.append(vllm_pool.scrape_target(pool_name))
@@ -139,6 +171,7 @@ for pool_name, pool in stack.pools.items():
         vllm_pool.serving_selector,
         vllm_pool.service_name,
     )
+    vllm_pools[pool_name] = vllm_pool
 
 for stack_name, pd_config in stack.pd_stacks.items():
     role_pools = {role: role_pool_name(stack_name, role) for role in PD_ROLES}
@@ -148,21 +181,27 @@ for stack_name, pd_config in stack.pd_stacks.items():
             name=stack_name,
             namespace=namespace,
             config=pd_config,
-            images={role: stack.image_for(serving_pools[name]) for role, name in role_pools.items()},
+            images={role: stack.image_for(name) for role, name in role_pools.items()},
+            router_image=release.images.router,
+            revisions={
+                role: stack.revision_for(serving_pools[name].model) for role, name in role_pools.items()
+            },
             image_pull_policy=stack.vllm.image_pull_policy,
             max_model_len={role: loaded.report.max_model_len(name) for role, name in role_pools.items()},
         ),
         scheduling={role: scheduling_for(name) for role, name in role_pools.items()},
         caches={role: cache.mount_for(name) for role, name in role_pools.items()},
         secrets=secrets,
+        security=security,
     )
     endpoints[stack_name] = endpoint(
-        f"{stack_name}-router",
+        router_name(stack_name),
         pd_config.router.service.port,
         pd_config.prefill.served_name,
         pd_stack.router_url,
     )
     scrape_targets += pd_stack.scrape_targets()
+    pd_router_stacks[stack_name] = pd_stack
     route_targets[stack_name] = RouteTarget(
         stack_name,
         "router",
@@ -172,12 +211,15 @@ for stack_name, pd_config in stack.pd_stacks.items():
         pd_stack.router_name,
     )
 
+gateway = None
 if stack.inference_gateway.routes:
     gateway = InferenceGateway(
         "inference-gateway",
         stack.inference_gateway,
         namespace,
         {name: route_targets[name] for name in stack.inference_gateway.routes},
+        release,
+        security=security,
     )
     scrape_targets += gateway.scrape_targets()
     pulumi.export(
@@ -191,8 +233,41 @@ if stack.inference_gateway.routes:
     )
 
 if stack.monitoring.enabled:
-    monitoring = MonitoringStack("monitoring", stack.monitoring, namespace, scrape_targets)
+    monitoring = MonitoringStack(
+        "monitoring",
+        stack.monitoring,
+        namespace,
+        scrape_targets,
+        release.chart_versions.kube_prometheus_stack,
+    )
     pulumi.export("monitoring", {"alerts": monitoring.alert_names, "dashboards": monitoring.dashboards})
+
+if stack.network_policy.enabled:
+    # Who reaches each pool and router: clients, and through the gateway its proxy
+    # (and a pool's endpoint picker).
+    via_gateway = gateway.callers_of() if gateway else {}
+    traffic = cache.traffic()
+    for pool_name, vllm_pool in vllm_pools.items():
+        traffic.append(vllm_pool.traffic(frozenset({CLIENTS}) | via_gateway.get(pool_name, frozenset())))
+    for stack_name, pd_stack in pd_router_stacks.items():
+        traffic += pd_stack.traffic(via_gateway.get(stack_name, frozenset()))
+    if gateway:
+        traffic += gateway.traffic()
+    NetworkPolicies(
+        "network-policies",
+        stack.network_policy,
+        namespace,
+        traffic,
+        prometheus=stack.network_policy.prometheus_peers(stack.monitoring),
+    )
+if stack.quota.enabled:
+    quota = NamespaceQuota(
+        "namespace-quota", stack, {name: loaded.report.layout(name) for name in serving_pools}, namespace
+    )
+    pulumi.export("quota", quota.hard)
+if stack.ingress.enabled:
+    edge = EdgeIngress("llm-serving", stack.ingress, namespace, route_targets)
+    pulumi.export("ingress", edge.urls)
 
 pulumi.export("namespace", namespace)
 pulumi.export("endpoints", endpoints)

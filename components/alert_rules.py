@@ -23,7 +23,7 @@ def _alert(name: str, expr: str, duration: str, severity: str, summary: str, des
 
 
 def _names(targets: list[ScrapeTarget]) -> str:
-    return "|".join(sorted(t.name for t in targets))
+    return promql.regex_alternatives(sorted(t.name for t in targets))
 
 
 def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertThresholds) -> dict:
@@ -113,7 +113,10 @@ def alert_rule_group(namespace: str, targets: list[ScrapeTarget], limits: AlertT
             )
         )
     single_node = [t for t in targets if t.group_set is None]
-    deployments = f'namespace="{namespace}",deployment=~"{_names(single_node)}"'
+    deployments = (
+        f"{promql.label_matcher('namespace', namespace)},"
+        f"deployment=~{promql.string_literal(_names(single_node))}"
+    )
     rules.append(
         _alert(
             "VllmNoReadyPods",

@@ -29,6 +29,8 @@ import pulumi_kubernetes as k8s
 from components.helm_addon import helm_addon, merge_values
 from components.labels import selector_labels, workload_labels
 from components.scrape_target import ScrapeTarget
+from components.security.pod_security import PodSecurity
+from components.security.traffic import ANYONE, API_SERVER, PROMETHEUS, ServedPort, Workload
 from components.workload import disruption_budget, service_account_with_role
 from config.epp_args import (
     CONFIG_DIR,
@@ -41,7 +43,8 @@ from config.epp_args import (
     render_plugins_config,
 )
 from config.gateway_checks import route_path_prefix
-from config.schema import InferenceGatewayConfig, InferenceRouteConfig
+from config.names import epp_name
+from config.schema import InferenceGatewayConfig, InferenceRouteConfig, ReleaseConfig
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 OBJECTIVE_API_VERSION = "inference.networking.x-k8s.io/v1alpha2"
@@ -50,6 +53,9 @@ OBJECTIVE_API_VERSION = "inference.networking.x-k8s.io/v1alpha2"
 MODEL_HEADER = "X-Gateway-Model-Name"
 EPP_CONTAINER = "epp"
 METRICS_PORT_NAME = "metrics"
+# Gateway API implementations label the proxy pods they run for a Gateway so
+# (agentgateway, kgateway, Istio), in the Gateway's namespace.
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 
 
 @dataclass(frozen=True)
@@ -67,10 +73,6 @@ class RouteTarget:
     service_name: pulumi.Input[str]
 
 
-def epp_name(pool: str) -> str:
-    return f"{pool}-epp"
-
-
 class InferenceGateway(pulumi.ComponentResource):
     """Routes, pools and pickers; `url` is the Gateway's in-cluster address."""
 
@@ -80,11 +82,17 @@ class InferenceGateway(pulumi.ComponentResource):
         spec: InferenceGatewayConfig,
         namespace: pulumi.Input[str],
         targets: dict[str, RouteTarget],
+        release: ReleaseConfig,
+        security: PodSecurity,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:gateway:InferenceGateway", name, None, opts)
         self.spec = spec
+        self._release = release
         self.namespace = namespace
+        # The pickers mount no cache: non-root whatever the storage.
+        self.security = security.without_cache()
+        self.targets = targets
         self.pickers: list[str] = []
         child = pulumi.ResourceOptions(parent=self)
         # The implementation's release brings the Gateway API and inference CRDs.
@@ -117,6 +125,46 @@ class InferenceGateway(pulumi.ComponentResource):
             for pool in self.pickers
         ]
 
+    @property
+    def proxy_name(self) -> str:
+        """The workload name of the Gateway's proxy pods (run by the implementation)."""
+        return f"{self.spec.gateway.name}-proxy"
+
+    def callers_of(self) -> dict[str, frozenset[str]]:
+        """Per routed pool or P/D stack: who reaches its serving port through the gateway
+        (the proxy; for a pool also its picker, which scrapes the pods' metrics)."""
+        return {
+            route: frozenset({self.proxy_name} | ({epp_name(route)} if route in self.pickers else set()))
+            for route in self.spec.routes
+        }
+
+    def traffic(self) -> list[Workload]:
+        """The pickers (ext-proc from the proxy, metrics to Prometheus, the API server
+        out) and the Gateway's proxy pods: the edge, open to any source on any port it
+        listens on (the implementation chooses), reaching its control plane's namespace."""
+        workloads = [
+            Workload(
+                epp_name(pool),
+                self._epp_selector(pool),
+                (
+                    ServedPort("grpc", EXT_PROC_PORT, frozenset({self.proxy_name})),
+                    ServedPort(METRICS_PORT_NAME, METRICS_PORT, frozenset({PROMETHEUS})),
+                ),
+                frozenset({API_SERVER}),
+            )
+            for pool in self.pickers
+        ]
+        control_plane = (self.spec.implementation.namespace,) if self.spec.implementation.install else ()
+        workloads.append(
+            Workload(
+                self.proxy_name,
+                {GATEWAY_NAME_LABEL: self.spec.gateway.name},
+                (ServedPort("listener", None, frozenset({ANYONE})),),
+                egress_namespaces=control_plane,
+            )
+        )
+        return workloads
+
     def routes(self) -> dict[str, str]:
         """Route name -> path prefix, for the outputs."""
         return {name: route_path_prefix(name, route.path_prefix) for name, route in self.spec.routes.items()}
@@ -133,10 +181,19 @@ class InferenceGateway(pulumi.ComponentResource):
         chart = self.spec.implementation
         if not chart.install:
             return []
+        version = self._release.chart_versions.gateway_implementation
         releases: list[pulumi.Resource] = []
         if chart.crds_chart:
             releases.append(
-                helm_addon(f"{name}-{chart.crds_chart}", chart.crds_chart, chart.crds_chart, chart, {}, child)
+                helm_addon(
+                    f"{name}-{chart.crds_chart}",
+                    chart.crds_chart,
+                    chart.crds_chart,
+                    chart,
+                    version,
+                    {},
+                    child,
+                )
             )
         releases.append(
             helm_addon(
@@ -144,6 +201,7 @@ class InferenceGateway(pulumi.ComponentResource):
                 chart.chart,
                 chart.chart,
                 chart,
+                version,
                 # It must route to InferencePools (upstream's install flag).
                 merge_values({"inferenceExtension": {"enabled": True}}, chart.values),
                 pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(releases))),
@@ -318,7 +376,9 @@ class InferenceGateway(pulumi.ComponentResource):
             )
             for variable, path in (("NAMESPACE", "metadata.namespace"), ("POD_NAME", "metadata.name"))
         ]
-        resources = {"cpu": picker.resources.cpu, "memory": picker.resources.memory}
+        requests = {"cpu": picker.resources.cpu, "memory": picker.resources.memory}
+        limits = {"cpu": picker.resources.effective_cpu_limit, "memory": picker.resources.memory}
+        scratch = self.security.tmp_scratch()
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=self._metadata(name, labels),
@@ -339,14 +399,16 @@ class InferenceGateway(pulumi.ComponentResource):
                         service_account_name=account.metadata.name,
                         # It watches the API server.
                         automount_service_account_token=True,
+                        security_context=self.security.pod_context,
                         termination_grace_period_seconds=130,
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name=EPP_CONTAINER,
-                                image=picker.image,
+                                image=self._release.images.endpoint_picker,
                                 image_pull_policy=picker.image_pull_policy,
                                 args=args,
-                                env=field_env,
+                                env=[*field_env, *scratch.env],
+                                security_context=self.security.container_context,
                                 ports=[
                                     k8s.core.v1.ContainerPortArgs(name="grpc", container_port=EXT_PROC_PORT),
                                     k8s.core.v1.ContainerPortArgs(
@@ -357,12 +419,13 @@ class InferenceGateway(pulumi.ComponentResource):
                                     ),
                                 ],
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
-                                    requests=resources, limits=resources
+                                    requests=requests, limits=limits
                                 ),
                                 liveness_probe=grpc_probe(health[0], 10),
                                 readiness_probe=grpc_probe(health[1], 2),
                                 volume_mounts=[
-                                    k8s.core.v1.VolumeMountArgs(name="plugins", mount_path=CONFIG_DIR)
+                                    k8s.core.v1.VolumeMountArgs(name="plugins", mount_path=CONFIG_DIR),
+                                    *scratch.mounts,
                                 ],
                             )
                         ],
@@ -372,7 +435,8 @@ class InferenceGateway(pulumi.ComponentResource):
                                 config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
                                     name=config_map.metadata.name
                                 ),
-                            )
+                            ),
+                            *scratch.volumes,
                         ],
                     ),
                 ),

@@ -20,17 +20,17 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.helm_addon import helm_addon, merge_values
-from components.labels import workload_labels
+from components.labels import selector_labels, workload_labels
 from components.node_selectors import node_label_in
-from components.pod_secrets import SecretRef
-from config.schema import ModelCacheConfig, PoolConfig
+from components.pod_secrets import SecretRef, hf_token_file
+from components.security.pod_security import PodSecurity
+from components.security.traffic import MODEL_DOWNLOAD, Workload
+from config.names import HF_HOME_ENV, SHARED_CLAIM_NAME, pool_claim_name, prefetch_job_name
+from config.schema import ModelCacheConfig, PoolConfig, ReleaseConfig
 
-SHARED_CLAIM_NAME = "model-cache"
-
-
-def pool_claim_name(pool_name: str) -> str:
-    """The claim of one pool in `pvc` mode."""
-    return f"{pool_name}-model-cache"
+# `hf download` is network-bound: a core or two and a few GiB for hashing and buffers.
+PREFETCH_REQUESTS = {"cpu": "1", "memory": "4Gi"}
+PREFETCH_LIMITS = {"cpu": "2", "memory": "4Gi"}
 
 
 VOLUME_NAME = "model-cache"
@@ -57,7 +57,7 @@ class CacheMount:
         return k8s.core.v1.VolumeMountArgs(name=VOLUME_NAME, mount_path=self.mount_path)
 
     def env(self) -> list[k8s.core.v1.EnvVarArgs]:
-        return [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.mount_path)]
+        return [k8s.core.v1.EnvVarArgs(name=HF_HOME_ENV, value=self.mount_path)]
 
 
 class ModelCache(pulumi.ComponentResource):
@@ -69,14 +69,18 @@ class ModelCache(pulumi.ComponentResource):
         spec: ModelCacheConfig,
         namespace: pulumi.Input[str],
         pools: dict[str, PoolConfig],
-        prefetch_image: str,
+        release: ReleaseConfig,
         hf_token: SecretRef | None,
+        security: PodSecurity,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:storage:ModelCache", name, None, opts)
         self.spec = spec
+        self.security = security
+        self._prefetch_workloads: list[Workload] = []
         self._name = name
         self._namespace = namespace
+        self._release = release
         self._volume_opts = pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_destroy)
         self._mounts: dict[str, CacheMount] = {}
 
@@ -94,11 +98,9 @@ class ModelCache(pulumi.ComponentResource):
             claim_name, claim = claims[pool_name]
             ready: list[pulumi.Resource] = [claim]
             if spec.prefetch.enabled:
-                key = (claim_name, pool.model, pool.revision)
+                key = (claim_name, pool.model, release.model_revisions.get(pool.model))
                 if key not in prefetched:
-                    prefetched[key] = self._prefetch_job(
-                        pool_name, pool, claim_name, claim, prefetch_image, hf_token
-                    )
+                    prefetched[key] = self._prefetch_job(pool_name, pool, claim_name, claim, hf_token)
                 ready.append(prefetched[key])
             self._mounts[pool_name] = CacheMount(claim_name, spec.mount_path, ready)
 
@@ -107,6 +109,10 @@ class ModelCache(pulumi.ComponentResource):
 
     def mount_for(self, pool_name: str) -> CacheMount:
         return self._mounts[pool_name]
+
+    def traffic(self) -> list[Workload]:
+        """Prefetch Jobs serve nothing; they only download."""
+        return list(self._prefetch_workloads)
 
     def _claim(
         self,
@@ -158,7 +164,11 @@ class ModelCache(pulumi.ComponentResource):
                 access_modes=["ReadWriteOnce"],
                 persistent_volume_reclaim_policy="Retain",
                 storage_class_name="",
-                host_path=k8s.core.v1.HostPathVolumeSourceArgs(path=host.path, type="DirectoryOrCreate"),
+                # kubelet would create a missing directory owned by root, where a
+                # non-root pod cannot write: non-root pods need it prepared (README).
+                host_path=k8s.core.v1.HostPathVolumeSourceArgs(
+                    path=host.path, type="DirectoryOrCreate" if self.security.as_root else "Directory"
+                ),
                 claim_ref=k8s.core.v1.ObjectReferenceArgs(namespace=self._namespace, name=SHARED_CLAIM_NAME),
                 node_affinity=node_affinity,
             ),
@@ -186,6 +196,7 @@ class ModelCache(pulumi.ComponentResource):
                 "longhorn",
                 "longhorn",
                 longhorn,
+                self._release.chart_versions.longhorn,
                 merge_values({"persistence": {"defaultClass": False}}, longhorn.values),
                 self._volume_opts,
             )
@@ -228,21 +239,23 @@ class ModelCache(pulumi.ComponentResource):
         pool: PoolConfig,
         claim_name: str,
         claim: pulumi.Resource,
-        image: str,
         hf_token: SecretRef | None,
     ) -> k8s.batch.v1.Job:
         prefetch = self.spec.prefetch
+        images = self._release.images
         command = ["hf", "download", pool.model]
-        if pool.revision:
-            command += ["--revision", pool.revision]
-        env = [k8s.core.v1.EnvVarArgs(name="HF_HOME", value=self.spec.mount_path)]
-        if hf_token is not None:
-            env.append(hf_token.env("HF_TOKEN"))
+        revision = self._release.model_revisions.get(pool.model)
+        if revision:
+            command += ["--revision", revision]
+        files = hf_token_file(hf_token) + self.security.model_server_scratch()
+        env = [k8s.core.v1.EnvVarArgs(name=HF_HOME_ENV, value=self.spec.mount_path), *files.env]
         labels = workload_labels(pool_name, "prefetch", name="model-prefetch")
+        selector = selector_labels(pool_name, "prefetch", name="model-prefetch")
+        self._prefetch_workloads.append(Workload(f"{pool_name}-prefetch", selector, (), MODEL_DOWNLOAD))
         return k8s.batch.v1.Job(
             f"{self._name}-{pool_name}-prefetch",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{pool_name}-prefetch", namespace=self._namespace, labels=labels
+                name=prefetch_job_name(pool_name), namespace=self._namespace, labels=labels
             ),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=prefetch.backoff_limit,
@@ -251,26 +264,29 @@ class ModelCache(pulumi.ComponentResource):
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=k8s.core.v1.PodSpecArgs(
                         restart_policy="OnFailure",
+                        security_context=self.security.pod_context,
+                        automount_service_account_token=False,
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name="download",
-                                image=prefetch.image or image,
+                                image=images.prefetch or images.vllm,
                                 # `hf download` skips files already in the cache, so
                                 # a re-run after a partial download resumes it.
                                 command=command,
                                 env=env,
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
-                                    requests={"cpu": "1", "memory": "2Gi"},
-                                    limits={"memory": "4Gi"},
+                                    requests=PREFETCH_REQUESTS, limits=PREFETCH_LIMITS
                                 ),
+                                security_context=self.security.container_context,
                                 volume_mounts=[
                                     k8s.core.v1.VolumeMountArgs(
                                         name=VOLUME_NAME, mount_path=self.spec.mount_path
-                                    )
+                                    ),
+                                    *files.mounts,
                                 ],
                             )
                         ],
-                        volumes=[CacheMount(claim_name, self.spec.mount_path).volume()],
+                        volumes=[CacheMount(claim_name, self.spec.mount_path).volume(), *files.volumes],
                     ),
                 ),
             ),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pulumi_kubernetes as k8s
 
+from config.names import GLOO_SOCKET_IFNAME_ENV, NCCL_SOCKET_IFNAME_ENV
 from config.schema import MultiNodeConfig
 
 LEADER = "leader"
@@ -61,7 +62,7 @@ def ray_args() -> list[str]:
 def network_env(config: MultiNodeConfig) -> list[k8s.core.v1.EnvVarArgs]:
     """The interfaces NCCL and Gloo talk between nodes on, when the config names them."""
     variables = {
-        "NCCL_SOCKET_IFNAME": config.nccl_socket_ifname,
-        "GLOO_SOCKET_IFNAME": config.gloo_interface,
+        NCCL_SOCKET_IFNAME_ENV: config.nccl_socket_ifname,
+        GLOO_SOCKET_IFNAME_ENV: config.gloo_interface,
     }
     return [k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in variables.items() if v]

@@ -19,6 +19,8 @@ from components.labels import selector_labels, workload_labels
 from components.model_cache import CacheMount
 from components.pod_secrets import PodSecrets
 from components.scrape_target import ScrapeTarget
+from components.security.pod_security import PodSecurity
+from components.security.traffic import API_SERVER, CLIENTS, PROMETHEUS, ServedPort, Workload
 from components.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
 from components.workload import (
     disruption_budget,
@@ -27,6 +29,7 @@ from components.workload import (
     service_spec,
     service_url,
 )
+from config import names
 from config.router_args import RoleEndpoint, render_router_args
 from config.schema import PD_ROLES, PDStackConfig, role_pool_name
 from config.vllm_args import render_kv_transfer_args, render_vllm_args
@@ -34,6 +37,7 @@ from config.vllm_args import render_kv_transfer_args, render_vllm_args
 ROUTER_CONTAINER = "router"
 METRICS_PORT_NAME = "metrics"
 NIXL_PORT_NAME = "nixl"
+ROUTER_MAX_SURGE = 1
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class PDRouterStackSpec:
     namespace: pulumi.Input[str]
     config: PDStackConfig
     images: dict[str, str]  # role -> vLLM image
+    router_image: str
+    revisions: dict[str, str | None]  # role -> the model's pinned commit
     image_pull_policy: str
     max_model_len: dict[str, int]  # role -> resolved max model length
 
@@ -53,12 +59,12 @@ def nixl_env(side_channel_port: int) -> list[k8s.core.v1.EnvVarArgs]:
     from the peer pod)."""
     return [
         k8s.core.v1.EnvVarArgs(
-            name="VLLM_NIXL_SIDE_CHANNEL_HOST",
+            name=names.NIXL_SIDE_CHANNEL_HOST_ENV,
             value_from=k8s.core.v1.EnvVarSourceArgs(
                 field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="status.podIP")
             ),
         ),
-        k8s.core.v1.EnvVarArgs(name="VLLM_NIXL_SIDE_CHANNEL_PORT", value=str(side_channel_port)),
+        k8s.core.v1.EnvVarArgs(name=names.NIXL_SIDE_CHANNEL_PORT_ENV, value=str(side_channel_port)),
     ]
 
 
@@ -74,11 +80,13 @@ class PDRouterStack(pulumi.ComponentResource):
         scheduling: dict[str, GpuScheduling],
         caches: dict[str, CacheMount],
         secrets: PodSecrets,
+        security: PodSecurity,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:inference:PDRouterStack", name, None, opts)
         self.spec = spec
         self.secrets = secrets
+        self.security = security
         child = pulumi.ResourceOptions(parent=self)
         config = spec.config
 
@@ -94,7 +102,7 @@ class PDRouterStack(pulumi.ComponentResource):
                     pool=pool,
                     image=spec.images[role],
                     image_pull_policy=spec.image_pull_policy,
-                    vllm_args=render_vllm_args(pool, spec.max_model_len[role])
+                    vllm_args=render_vllm_args(pool, spec.max_model_len[role], spec.revisions[role])
                     + render_kv_transfer_args(config.kv_transfer),
                     component=role,
                     extra_env=nixl_env(config.kv_transfer.side_channel_port),
@@ -107,10 +115,11 @@ class PDRouterStack(pulumi.ComponentResource):
                 scheduling=scheduling[role],
                 cache=caches[role],
                 secrets=secrets,
+                security=security,
                 opts=child,
             )
 
-        self.router_name = router_name = f"{spec.name}-router"
+        self.router_name = router_name = names.router_name(spec.name)
         self.router_selector = selector_labels(router_name, "router", name="vllm-router")
         router_labels = workload_labels(router_name, "router", name="vllm-router")
         service_account = (
@@ -121,6 +130,29 @@ class PDRouterStack(pulumi.ComponentResource):
 
         self.router_url = service_url(service, config.router.service.port)
         self.register_outputs({"routerUrl": self.router_url})
+
+    def traffic(self, router_callers: frozenset[str] = frozenset()) -> list[Workload]:
+        """Clients (and `router_callers`, e.g. a gateway's proxy) call the router; the
+        router calls both roles; each role reaches the
+        other's NIXL side channel (the handshake goes decode -> prefill in vLLM's
+        NixlConnector, and both roles run kv_both); Prometheus scrapes all three."""
+        config = self.spec.config
+        side_channel = config.kv_transfer.side_channel_port
+        roles = {}
+        for role, pool in self.pools.items():
+            (other,) = [p.spec.name for r, p in self.pools.items() if r != role]
+            nixl = ServedPort(NIXL_PORT_NAME, side_channel, frozenset({other}))
+            roles[role] = pool.traffic(frozenset({self.router_name}), (nixl,))
+        router = Workload(
+            self.router_name,
+            self.router_selector,
+            (
+                ServedPort(PORT_NAME, config.router.service.port, frozenset({CLIENTS}) | router_callers),
+                ServedPort(METRICS_PORT_NAME, config.router.metrics_port, frozenset({PROMETHEUS})),
+            ),
+            frozenset({API_SERVER}) if config.router.discovery == "pods" else frozenset(),
+        )
+        return [*roles.values(), router]
 
     def scrape_targets(self) -> list[ScrapeTarget]:
         """Both roles (vLLM metrics on their API port) and the router (its metrics port)."""
@@ -182,8 +214,11 @@ class PDRouterStack(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> k8s.apps.v1.Deployment:
         router = self.spec.config.router
+        # The router mounts no cache: non-root whatever the storage.
+        security = self.security.without_cache()
+        scratch = security.tmp_scratch()
         # --api-key $(VLLM_API_KEY): the key the router presents to the workers.
-        env = [secrets.api_key.env("VLLM_API_KEY")] if secrets.api_key else []
+        env = [*scratch.env, *([secrets.api_key.env(names.API_KEY_ENV)] if secrets.api_key else [])]
 
         def probe(path: str, period: int) -> k8s.core.v1.ProbeArgs:
             return k8s.core.v1.ProbeArgs(
@@ -199,16 +234,26 @@ class PDRouterStack(pulumi.ComponentResource):
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=router.replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self.router_selector),
+                # One extra pod during a rollout, never fewer ready: the quota counts it.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                        max_surge=ROUTER_MAX_SURGE, max_unavailable=0
+                    ),
+                ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=k8s.core.v1.PodSpecArgs(
                         service_account_name=service_account.metadata.name if service_account else None,
                         # Only pod discovery talks to the API server.
                         automount_service_account_token=service_account is not None,
+                        security_context=security.pod_context,
+                        volumes=scratch.volumes,
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name=ROUTER_CONTAINER,
-                                image=router.image,
+                                image=self.spec.router_image,
+                                image_pull_policy=self.spec.image_pull_policy,
                                 command=["vllm-router"],
                                 args=self._router_args(),
                                 env=env,
@@ -222,8 +267,13 @@ class PDRouterStack(pulumi.ComponentResource):
                                 ],
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
                                     requests={"cpu": router.resources.cpu, "memory": router.resources.memory},
-                                    limits={"memory": router.resources.memory},
+                                    limits={
+                                        "cpu": router.resources.effective_cpu_limit,
+                                        "memory": router.resources.memory,
+                                    },
                                 ),
+                                security_context=security.container_context,
+                                volume_mounts=scratch.mounts,
                                 liveness_probe=probe("/liveness", 10),
                                 readiness_probe=probe("/readiness", 5),
                             )

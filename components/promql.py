@@ -7,11 +7,31 @@ mix. Pure functions; both alert rules and dashboards use them.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
 from components import metric_names as m
 
 RATE_WINDOW = "5m"
+
+
+def string_literal(value: str) -> str:
+    """`value` as a PromQL string literal. Every label value enters a query through
+    here, so a value with `"` or `\\` (a served model name, say) cannot end the
+    literal and splice its own PromQL in. PromQL strings take Go's escapes, of which
+    JSON's are a subset."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def regex_alternatives(values: list[str]) -> str:
+    """A PromQL regex (RE2) matching exactly one of `values`, metacharacters escaped."""
+    return "|".join(re.sub(r"([^A-Za-z0-9_-])", r"\\\1", value) for value in values)
+
+
+def label_matcher(label: str, value: str) -> str:
+    """`label="value"`, the value escaped."""
+    return f"{label}={string_literal(value)}"
 
 
 @dataclass(frozen=True)
@@ -23,7 +43,7 @@ class Scope:
 
     @property
     def matchers(self) -> str:
-        return f'namespace="{self.namespace}",service=~"{self.service}"'
+        return f"{label_matcher('namespace', self.namespace)},service=~{string_literal(self.service)}"
 
     def select(self, metric: str, extra: str = "") -> str:
         labels = self.matchers + (f",{extra}" if extra else "")

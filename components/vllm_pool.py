@@ -22,8 +22,11 @@ from components import multi_node
 from components.gpu_node_selector import GpuScheduling
 from components.labels import GROUP_ROLE_LABEL, selector_labels, workload_labels
 from components.model_cache import CacheMount
-from components.pod_secrets import PodSecrets
+from components.pod_secrets import PodSecrets, env_var, hf_token_file
+from components.promql import label_matcher
 from components.scrape_target import ScrapeTarget
+from components.security.pod_security import PodFragment, PodSecurity
+from components.security.traffic import MODEL_DOWNLOAD, PROMETHEUS, ServedPort, Workload
 from components.workload import disruption_budget, service_spec, service_url
 from config.parallel_layout import PoolLayout
 from config.schema import PoolConfig
@@ -113,10 +116,12 @@ class VllmPool(pulumi.ComponentResource):
         scheduling: GpuScheduling,
         cache: CacheMount,
         secrets: PodSecrets,
+        security: PodSecurity,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:inference:VllmPool", name, None, opts)
         self.spec = spec
+        self.security = security
         pool = spec.pool
         self.layout = spec.pod_layout
         self.selector = selector_labels(spec.name, spec.component)
@@ -164,6 +169,19 @@ class VllmPool(pulumi.ComponentResource):
             }
         )
 
+    def traffic(self, callers: frozenset[str], extra_ports: tuple[ServedPort, ...] = ()) -> Workload:
+        """Its API port (also /metrics, so Prometheus calls it too) for `callers`; model
+        downloads out; a multi-node group's pods talk among themselves on any port
+        (Ray, NCCL and Gloo pick theirs at run time)."""
+        api = ServedPort(PORT_NAME, self.spec.pool.service.port, callers | {PROMETHEUS})
+        return Workload(
+            self.spec.name,
+            self.selector,
+            (api, *extra_ports),
+            MODEL_DOWNLOAD,
+            among_themselves=self.layout.multi_node,
+        )
+
     def scrape_target(self, title: str) -> ScrapeTarget:
         """vLLM serves /metrics on its API port (a group's leader only)."""
         group_set = f"{self.spec.name}{LWS_NAME_SUFFIX}" if self.layout.multi_node else None
@@ -174,39 +192,54 @@ class VllmPool(pulumi.ComponentResource):
             name=self.spec.name, namespace=self.spec.namespace, labels=labels or self.labels
         )
 
-    def _env(
-        self, credentials: list[k8s.core.v1.EnvVarArgs], cache: CacheMount
-    ) -> list[k8s.core.v1.EnvVarArgs]:
+    def _env(self, files: PodFragment, cache: CacheMount) -> list[k8s.core.v1.EnvVarArgs]:
         pool = self.spec.pool
         return [
-            *credentials,
+            *files.env,
             *cache.env(),
             *self.spec.extra_env,
             *(multi_node.network_env(pool.multi_node) if self.layout.multi_node else []),
-            *(k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(pool.env.items())),
+            *(env_var(name, entry) for name, entry in sorted(pool.env.items())),
         ]
 
     def _resources(self, scheduling: GpuScheduling) -> k8s.core.v1.ResourceRequirementsArgs:
-        pool = self.spec.pool
+        """CPU limit = request by default, memory limit = request, GPUs requested =
+        limited: Guaranteed QoS, which the static CPU manager needs to pin cores."""
+        resources = self.spec.pool.resources
         return k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": pool.resources.cpu, "memory": pool.resources.memory, **scheduling.gpu_resources},
-            limits={"memory": pool.resources.memory, **scheduling.gpu_resources},
+            requests={"cpu": resources.cpu, "memory": resources.memory, **scheduling.gpu_resources},
+            limits={
+                "cpu": resources.effective_cpu_limit,
+                "memory": resources.memory,
+                **scheduling.gpu_resources,
+            },
         )
 
-    def _volume_mounts(self, cache: CacheMount) -> list[k8s.core.v1.VolumeMountArgs]:
-        mounts = [cache.volume_mount()]
+    def _files(self, serves_api: bool, secrets: PodSecrets) -> PodFragment:
+        """The token as a file, the API key (only where the API is served), and
+        writable scratch on a read-only root."""
+        credentials = secrets.fragment() if serves_api else hf_token_file(secrets.hf_token)
+        return credentials + self.security.model_server_scratch()
+
+    def _volume_mounts(self, cache: CacheMount, files: PodFragment) -> list[k8s.core.v1.VolumeMountArgs]:
+        mounts = [cache.volume_mount(), *files.mounts]
         if needs_shared_memory(self.spec.pool):
             mounts.append(k8s.core.v1.VolumeMountArgs(name=SHM_VOLUME, mount_path="/dev/shm"))
         return mounts
 
     def _container(
-        self, scheduling: GpuScheduling, cache: CacheMount, secrets: PodSecrets
+        self, scheduling: GpuScheduling, cache: CacheMount, files: PodFragment
     ) -> k8s.core.v1.ContainerArgs:
         """The vLLM server: a single-node replica's pod, or a multi-node group's leader."""
         pool = self.spec.pool
+        extra_ports = list(self.spec.extra_ports)
         if self.layout.multi_node:
             command = multi_node.leader_command(pool.multi_node)
             args = [*self.spec.vllm_args, *multi_node.ray_args()]
+            # Declared for whoever writes network policy: workers join the head here.
+            extra_ports.append(
+                k8s.core.v1.ContainerPortArgs(name="ray", container_port=pool.multi_node.ray_port)
+            )
         else:
             # The image's entrypoint is `vllm serve`; stating it keeps the args
             # (model first) correct whatever image is pinned.
@@ -219,11 +252,12 @@ class VllmPool(pulumi.ComponentResource):
             args=args,
             ports=[
                 k8s.core.v1.ContainerPortArgs(name=PORT_NAME, container_port=pool.service.port),
-                *self.spec.extra_ports,
+                *extra_ports,
             ],
-            env=self._env(secrets.env(), cache),
+            env=self._env(files, cache),
             resources=self._resources(scheduling),
-            volume_mounts=self._volume_mounts(cache),
+            security_context=self.security.container_context,
+            volume_mounts=self._volume_mounts(cache, files),
             # Liveness and readiness only start once the model has loaded.
             startup_probe=_probe(STARTUP_PROBE_PERIOD_SECONDS, startup_failure_threshold(pool, self.layout)),
             readiness_probe=_probe(pool.probes.readiness_period_seconds, 3),
@@ -233,7 +267,7 @@ class VllmPool(pulumi.ComponentResource):
         )
 
     def _worker_container(
-        self, scheduling: GpuScheduling, cache: CacheMount, secrets: PodSecrets
+        self, scheduling: GpuScheduling, cache: CacheMount, files: PodFragment
     ) -> k8s.core.v1.ContainerArgs:
         """A Ray node of a group: no API, so no probes; if Ray stops, the container
         exits and LWS recreates the whole group."""
@@ -242,17 +276,21 @@ class VllmPool(pulumi.ComponentResource):
             image=self.spec.image,
             image_pull_policy=self.spec.image_pull_policy,
             command=multi_node.worker_command(self.spec.pool.multi_node),
-            # Workers serve no API: the Hugging Face token only, never the API key.
-            env=self._env([secrets.hf_token.env("HF_TOKEN")] if secrets.hf_token else [], cache),
+            env=self._env(files, cache),
             resources=self._resources(scheduling),
-            volume_mounts=self._volume_mounts(cache),
+            security_context=self.security.container_context,
+            volume_mounts=self._volume_mounts(cache, files),
         )
 
     def _pod_spec(
-        self, container: k8s.core.v1.ContainerArgs, scheduling: GpuScheduling, cache: CacheMount
+        self,
+        container: k8s.core.v1.ContainerArgs,
+        scheduling: GpuScheduling,
+        cache: CacheMount,
+        files: PodFragment,
     ) -> k8s.core.v1.PodSpecArgs:
         pool = self.spec.pool
-        volumes = [cache.volume()]
+        volumes = [cache.volume(), *files.volumes]
         if needs_shared_memory(pool):
             volumes.append(
                 k8s.core.v1.VolumeArgs(
@@ -265,6 +303,9 @@ class VllmPool(pulumi.ComponentResource):
             tolerations=scheduling.tolerations,
             runtime_class_name=scheduling.runtime_class_name,
             termination_grace_period_seconds=pool.rollout.termination_grace_period_seconds,
+            security_context=self.security.pod_context,
+            # vLLM never talks to the Kubernetes API.
+            automount_service_account_token=False,
             containers=[container],
             volumes=volumes,
         )
@@ -307,6 +348,7 @@ class VllmPool(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> k8s.apps.v1.Deployment:
         pool = self.spec.pool
+        files = self._files(True, secrets)
         # A rollout may wait for a whole model load before it counts as progress.
         progress_deadline = startup_timeout_seconds(pool, self.layout) + 600
         return k8s.apps.v1.Deployment(
@@ -324,7 +366,7 @@ class VllmPool(pulumi.ComponentResource):
                 progress_deadline_seconds=progress_deadline,
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=self._pod_metadata(self.labels),
-                    spec=self._pod_spec(self._container(scheduling, cache, secrets), scheduling, cache),
+                    spec=self._pod_spec(self._container(scheduling, cache, files), scheduling, cache, files),
                 ),
             ),
             opts=self._workload_options(scheduling, cache, child, progress_deadline),
@@ -345,14 +387,25 @@ class VllmPool(pulumi.ComponentResource):
         annotations = {}
         if pool.multi_node.topology_key:
             annotations[LWS_EXCLUSIVE_TOPOLOGY_ANNOTATION] = pool.multi_node.topology_key
+        leader_files = self._files(True, secrets)
+        # Workers serve no API: the Hugging Face token only, never the API key.
+        worker_files = self._files(False, secrets)
         template = {
             "size": self.layout.nodes_per_replica,
             "restartPolicy": "RecreateGroupOnPodRestart",
             "leaderTemplate": self._pod_template(
-                multi_node.LEADER, self._container(scheduling, cache, secrets), scheduling, cache
+                multi_node.LEADER,
+                self._container(scheduling, cache, leader_files),
+                scheduling,
+                cache,
+                leader_files,
             ),
             "workerTemplate": self._pod_template(
-                multi_node.WORKER, self._worker_container(scheduling, cache, secrets), scheduling, cache
+                multi_node.WORKER,
+                self._worker_container(scheduling, cache, worker_files),
+                scheduling,
+                cache,
+                worker_files,
             ),
         }
         timeout = startup_timeout_seconds(pool, self.layout) + 600
@@ -387,10 +440,11 @@ class VllmPool(pulumi.ComponentResource):
         container: k8s.core.v1.ContainerArgs,
         scheduling: GpuScheduling,
         cache: CacheMount,
+        files: PodFragment,
     ) -> k8s.core.v1.PodTemplateSpecArgs:
         return k8s.core.v1.PodTemplateSpecArgs(
             metadata=self._pod_metadata({**self.labels, GROUP_ROLE_LABEL: role}),
-            spec=self._pod_spec(container, scheduling, cache),
+            spec=self._pod_spec(container, scheduling, cache, files),
         )
 
     def _autoscaler(self, name: str, target: dict, child: pulumi.ResourceOptions) -> None:
@@ -419,10 +473,12 @@ class VllmPool(pulumi.ComponentResource):
                 opts=child,
             )
         elif scaling.mode == "keda":
-            query = pulumi.Output.concat(
-                'sum(vllm:num_requests_waiting{namespace="',
-                pulumi.Output.from_input(self.spec.namespace),
-                f'",model_name="{self.spec.pool.served_name}"}})',
+            served_name = self.spec.pool.served_name
+            query = pulumi.Output.from_input(self.spec.namespace).apply(
+                lambda namespace: (
+                    f"sum(vllm:num_requests_waiting{{{label_matcher('namespace', namespace)},"
+                    f"{label_matcher('model_name', served_name)}}})"
+                )
             )
             k8s.apiextensions.CustomResource(
                 f"{name}-scaledobject",

@@ -25,9 +25,17 @@ CheckpointQuantization = Literal["awq", "gptq", "fp8", "compressed-tensors", "mx
 
 
 class CatalogEntry(BaseModel):
-    """Shared pydantic settings: camelCase keys in YAML, unknown keys rejected."""
+    """Shared pydantic settings: camelCase keys in YAML, unknown keys rejected, and strict
+    types: `true` is no number, `"8"` no integer, and floats are finite (config/kube_types.py)."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        strict=True,
+        allow_inf_nan=False,
+    )
 
 
 class ModelArchitecture(CatalogEntry):

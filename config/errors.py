@@ -1,36 +1,67 @@
-"""Config errors a person can act on: the key, the bad value, why, and the fix.
+"""Config errors a person can act on: the key, what is wrong, and the fix.
 
 Pure: no Pulumi imports. The loader turns a `ConfigError` into a `pulumi.RunError`,
 which the engine prints as one message without a traceback.
+
+Rendering can never leak a secret (see `Problem.render`): a value is shown only when
+it is short, plain and certainly not a credential. Values of unknown keys, of
+credential-named keys, of `extraArgs` and `env` entries and anything that looks like
+a token are never printed; key names that look like tokens are masked too. Long
+values and long messages are cut, so one message stays well under 2 kB.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import re
+import types
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from config.schema_paths import keys_at
+from config.credentials import contains_credential, is_credential_name, looks_like_credential, redact
+from config.release import moved_to_release
+from config.schema_paths import keys_at, step, unwrap
 
 NAMESPACE = "llm-serving"
+
+MAX_SHOWN_VALUE = 80
+MAX_KEY_PART = 64
+MAX_KEY_CHARS = 200
+MAX_REASON_CHARS = 500
+MAX_FIX_CHARS = 500
+MAX_MESSAGE_BYTES = 1900
+# Keys whose values are free-form inputs to other programs: never echoed.
+UNSHOWN_SECTIONS = frozenset({"extraArgs", "env", "values"})
+# Keys that name a Secret (or a key in one), not hold a credential: their values are shown.
+SECRET_REFERENCE_KEYS = frozenset({"existingSecret", "secretName", "secretKey"})
+_PLAIN_KEY_PART = re.compile(r"[A-Za-z0-9_.:/-]+")
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a stack config."""
+    """One thing wrong with a stack config.
+
+    `value` is the offending value or None; `render` decides whether it may be shown.
+    Pass `show_value=False` for values that must never be printed whatever they look
+    like (unknown keys, escape-hatch entries)."""
 
     key: str  # path under the namespace, e.g. "pools.chat.tensorParallelSize"
-    value: Any  # the offending value; never a secret
+    value: Any
     reason: str
     fix: str
+    show_value: bool = True
+    namespace: str = NAMESPACE
 
     def render(self) -> str:
-        shown = _show(self.value)
+        shown = _show(self.value) if self.show_value and not _is_unshown_key(self.key) else None
         value_part = f" = {shown}" if shown is not None else ""
-        return f"{NAMESPACE}:{self.key}{value_part}: {self.reason}. Fix: {self.fix}"
+        # Reasons and fixes may quote user input (an unknown GPU product, say).
+        reason = _cut(redact(_one_line(self.reason)), MAX_REASON_CHARS)
+        fix = _cut(redact(_one_line(self.fix)), MAX_FIX_CHARS)
+        return f"{self.namespace}:{_cut(self.key, MAX_KEY_CHARS)}{value_part}: {reason}. Fix: {fix}"
 
 
 class ConfigError(Exception):
@@ -39,28 +70,97 @@ class ConfigError(Exception):
     def __init__(self, problems: list[Problem]):
         if not problems:
             raise ValueError("ConfigError needs at least one problem")
-        self.problems = problems
+        self.problems = _unique(problems)
         super().__init__(self.message)
 
     @property
     def message(self) -> str:
         if len(self.problems) == 1:
-            return "invalid stack config: " + self.problems[0].render()
-        lines = [f"invalid stack config ({len(self.problems)} problems):"]
-        lines += [f"  - {problem.render()}" for problem in self.problems]
-        return "\n".join(lines)
+            return _cut_bytes("invalid stack config: " + self.problems[0].render(), MAX_MESSAGE_BYTES)
+        header = f"invalid stack config ({len(self.problems)} problems):"
+        lines = [header]
+        size = len(header)
+        for shown, problem in enumerate(self.problems):
+            line = f"  - {problem.render()}"
+            if size + len(line.encode()) + 1 > MAX_MESSAGE_BYTES - 120:
+                rest = len(self.problems) - shown
+                lines.append(f"  - and {rest} more; fix the problems above and run preview again")
+                break
+            lines.append(line)
+            size += len(line.encode()) + 1
+        return _cut_bytes("\n".join(lines), MAX_MESSAGE_BYTES)
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    """At most `limit` bytes of UTF-8 (the engine prints bytes; 2 kB is the promise)."""
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    return encoded[: limit - 3].decode(errors="ignore") + "..."
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    """One message per problem: identical key and reason are reported once."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for problem in problems:
+        if (problem.key, problem.reason) not in seen:
+            seen.add((problem.key, problem.reason))
+            unique.append(problem)
+    return unique
 
 
 _MISSING = object()
 
 
+def _one_line(text: str) -> str:
+    """Control characters (a newline in a user's key) never break the message's lines."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_unshown_key(key: str) -> bool:
+    parts = re.split(r"[.\[\]]", key)
+    return any(
+        part in UNSHOWN_SECTIONS or (is_credential_name(part) and part not in SECRET_REFERENCE_KEYS)
+        for part in parts
+    )
+
+
 def _show(value: Any) -> str | None:
+    """The value as the message shows it, or None when it must not be shown."""
     if value is _MISSING or value is None:
         return None
+    if contains_credential(value):
+        return None
     if isinstance(value, (dict, list)):
-        text = json.dumps(value, sort_keys=True)
-        return text if len(text) <= 120 else text[:117] + "..."
-    return json.dumps(value) if isinstance(value, str) else str(value)
+        text = json.dumps(value, sort_keys=True, default=str)
+        if len(text) > MAX_SHOWN_VALUE:
+            return f"(a {'list' if isinstance(value, list) else 'map'} of {len(value)} entries)"
+        return text
+    if isinstance(value, str):
+        text = json.dumps(value)  # quoted, with newlines and control characters escaped
+        return (
+            text
+            if len(text) <= MAX_SHOWN_VALUE
+            else text[: MAX_SHOWN_VALUE - 4] + '..."' + (f" ({len(value)} characters)")
+        )
+    text = str(value)
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 3] + "..."
+
+
+def _key_part(part: Any) -> str:
+    """One segment of a key path as it may be printed: user-chosen map keys that look
+    like a credential are masked, odd characters escaped, long ones cut."""
+    text = str(part)
+    if looks_like_credential(text):
+        return "<a key that looks like a credential>"
+    if not _PLAIN_KEY_PART.fullmatch(text):
+        text = json.dumps(text)
+    return _cut(text, MAX_KEY_PART)
 
 
 def key_path(loc: tuple) -> str:
@@ -70,14 +170,36 @@ def key_path(loc: tuple) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += ("." if path else "") + str(part)
+            path += ("." if path else "") + _key_part(part)
     return path
 
 
-def _fix_for(error: dict, root: type[BaseModel]) -> str:
+def schema_loc(root: type[BaseModel], loc: tuple) -> tuple:
+    """`loc` without pydantic's markers: union-member tags (so that a field reported by
+    several branches of a union is one problem at one key) and '[key]' (a map key's own
+    error is reported at the key)."""
+    annotation: Any = root
+    cleaned = []
+    for part in loc:
+        if part == "[key]":
+            continue
+        if annotation is not None and _is_union(annotation) and step(annotation, part) is None:
+            continue
+        cleaned.append(part)
+        annotation = step(annotation, part) if annotation is not None else None
+    return tuple(cleaned)
+
+
+def _is_union(annotation: Any) -> bool:
+    return get_origin(unwrap(annotation)) in (Union, types.UnionType)
+
+
+def _fix_for(error: dict, root: type[BaseModel], loc: tuple) -> str:
     kind = error["type"]
-    loc = tuple(error["loc"])
     if kind == "extra_forbidden":
+        moved = moved_to_release(loc)
+        if moved:
+            return f"it is a release key now: set {moved} instead (README, 'Release keys')"
         known = keys_at(root, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:
@@ -89,21 +211,53 @@ def _fix_for(error: dict, root: type[BaseModel]) -> str:
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return f"use one of {expected}"
-    if kind.startswith(("int_", "float_", "greater_than", "less_than", "bool_", "string_")):
-        return "use a value of the stated type and range"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "write a whole number without quotes (true/false are not numbers)"
+    if kind in ("float_type", "float_parsing", "finite_number"):
+        return "write a finite number without quotes (true/false, inf and nan are not numbers)"
+    if kind in ("bool_type", "bool_parsing"):
+        return "write true or false without quotes"
+    if kind in ("string_type",):
+        return "write a string (quote it in YAML)"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "write a mapping of keys to values here"
+    if kind in ("list_type",):
+        return "write a list here"
+    if kind.startswith(("greater_than", "less_than", "too_long", "too_short", "string_")):
+        return "use a value in the stated range"
     return "correct the value as described"
 
 
+def _split_requirement(message: str) -> tuple[str, str]:
+    """A validator's message as (what is wrong, the fix): "must be a DNS-1123 label: ..."
+    becomes ("is not valid", "use a DNS-1123 label: ..."); "<reason>. Fix: <fix>" splits."""
+    if message.startswith("must be "):
+        return "is not valid", "use " + message[len("must be ") :]
+    if message.startswith("must "):
+        return "is not valid", "the value " + message
+    reason, separator, fix = message.partition(". Fix: ")
+    return (reason, fix) if separator else (message, "correct the value as described")
+
+
 def from_validation_error(error: ValidationError, root: type[BaseModel]) -> ConfigError:
-    """Translate pydantic's errors into key/value/reason/fix problems."""
+    """Translate pydantic's errors into key/reason/fix problems."""
     problems = []
     for item in error.errors(include_url=False):
-        loc = tuple(item["loc"])
+        loc = schema_loc(root, tuple(item["loc"]))
         reason = item["msg"]
+        fix = _fix_for(item, root, loc)
         if item["type"] == "extra_forbidden":
-            reason = "unknown key"
+            reason = "unknown key (its value is not shown: it may be a secret)"
         elif reason.startswith("Value error, "):
-            reason = reason[len("Value error, ") :]
+            reason, fix = _split_requirement(reason[len("Value error, ") :])
         value = _MISSING if item["type"] == "missing" else item.get("input", _MISSING)
-        problems.append(Problem(key=key_path(loc), value=value, reason=reason, fix=_fix_for(item, root)))
+        problems.append(
+            Problem(
+                key=key_path(loc),
+                value=value,
+                reason=reason,
+                fix=fix,
+                show_value=item["type"] != "extra_forbidden",
+            )
+        )
     return ConfigError(problems)

@@ -8,7 +8,9 @@ before the program registers a single resource; a bad config ends the run with a
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +18,18 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
-from config.errors import NAMESPACE, ConfigError, Problem, from_validation_error
+from config.errors import NAMESPACE, ConfigError, Problem, from_validation_error, key_path
 from config.schema import StackConfig
+from config.schema_paths import unwrap
 from config.validation import CapacityReport, check_stack
 
 HF_TOKEN_KEY = "hfToken"
+# Config namespaces a stack file may use: ours, and those of the providers and the
+# engine this program runs with. Anything else is a typo (`llm-servng:monitoring`)
+# that would otherwise be ignored without a word.
+KNOWN_NAMESPACES = (NAMESPACE, "kubernetes", "random", "pulumi")
+# The engine hands top-level scalars over as strings; these are how it writes booleans.
+_BOOLEAN_WORDS = {"true": True, "True": True, "false": False, "False": False}
 
 
 @dataclass(frozen=True)
@@ -31,37 +40,94 @@ class LoadedConfig:
     hf_token: pulumi.Output[str] | None
 
 
-def _namespace_values() -> dict[str, Any]:
-    """Every `llm-serving:<key>` value the engine passed in, objects JSON-decoded."""
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    values: dict[str, Any] = {}
+def _engine_config() -> dict[str, Any]:
+    """Every `<namespace>:<key>` value the engine passed in (the real engine through the
+    environment, Pulumi's mocks through set_all_config)."""
+    return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+
+
+def _decode(key: str, raw: Any) -> Any:
+    """Objects and lists arrive as JSON, top-level scalars as strings: decode them to
+    what the stack file said, by the type the schema expects at `key`."""
+    if not isinstance(raw, str):
+        return raw
+    if raw[:1] in ("{", "["):
+        # Malformed JSON stays a string; the schema then reports it against the key.
+        with contextlib.suppress(json.JSONDecodeError, RecursionError):
+            return json.loads(raw)
+        return raw
+    field = next((f for name, f in StackConfig.model_fields.items() if key in (name, f.alias)), None)
+    expected = unwrap(field.annotation) if field is not None else None
+    if expected is bool and raw in _BOOLEAN_WORDS:
+        return _BOOLEAN_WORDS[raw]
+    if expected is int and re.fullmatch(r"-?[0-9]{1,19}", raw):
+        return int(raw)
+    return raw
+
+
+def namespace_values(config: dict[str, Any]) -> dict[str, Any]:
+    """The `llm-serving:<key>` values of an engine config, decoded (see `_decode`)."""
     prefix = f"{NAMESPACE}:"
-    for full_key, raw in merged.items():
-        if not full_key.startswith(prefix):
+    return {
+        full_key[len(prefix) :]: _decode(full_key[len(prefix) :], raw)
+        for full_key, raw in config.items()
+        if full_key.startswith(prefix)
+    }
+
+
+def check_namespaces(config_keys: list[str]) -> list[Problem]:
+    """Keys in a config namespace this program does not read; their values are never shown."""
+    problems = []
+    for full_key in sorted(config_keys):
+        namespace, colon, key = full_key.partition(":")
+        if colon and namespace in KNOWN_NAMESPACES:
             continue
-        key = full_key[len(prefix) :]
-        if isinstance(raw, str) and raw[:1] in ("{", "["):
-            # Malformed JSON stays a string; the schema then reports it against the key.
-            with contextlib.suppress(json.JSONDecodeError):
-                raw = json.loads(raw)
-        values[key] = raw
-    return values
-
-
-def _check_token_is_secret(values: dict[str, Any]) -> None:
-    if HF_TOKEN_KEY in values and not runtime_config.is_config_secret(f"{NAMESPACE}:{HF_TOKEN_KEY}"):
-        # The value itself is never echoed: it is a credential.
-        raise ConfigError(
-            [
-                Problem(
-                    key=HF_TOKEN_KEY,
-                    value=None,
-                    reason="is stored in plain text in the stack config",
-                    fix="run `pulumi config rm hfToken`, revoke that token, then "
-                    "`pulumi config set --secret hfToken <new token>`",
-                )
-            ]
+        close = difflib.get_close_matches(namespace, KNOWN_NAMESPACES, n=1, cutoff=0.6)
+        fix = (
+            f"did you mean '{close[0]}:{key_path((key,))}'? Rename the key in the stack file"
+            if close
+            else f"remove it; this program reads {', '.join(n + ':' for n in KNOWN_NAMESPACES)} keys"
         )
+        problems.append(
+            Problem(
+                key=key_path((key,)),
+                value=None,
+                reason=f"{key_path((namespace,))!r} is not a config namespace this program reads, "
+                "so the key would be ignored",
+                fix=fix,
+                show_value=False,
+                namespace=key_path((namespace,)),
+            )
+        )
+    return problems
+
+
+def _check_token(values: dict[str, Any]) -> list[Problem]:
+    if HF_TOKEN_KEY not in values:
+        return []
+    # The value itself is never echoed: it is a credential.
+    if not runtime_config.is_config_secret(f"{NAMESPACE}:{HF_TOKEN_KEY}"):
+        return [
+            Problem(
+                key=HF_TOKEN_KEY,
+                value=None,
+                reason="is stored in plain text in the stack config",
+                fix="run `pulumi config rm hfToken`, revoke that token, then "
+                "`pulumi config set --secret hfToken <new token>`",
+            )
+        ]
+    token = values[HF_TOKEN_KEY]
+    if not isinstance(token, str) or not token.strip() or not token.isprintable():
+        return [
+            Problem(
+                key=HF_TOKEN_KEY,
+                value=None,
+                reason="is empty, not a string, or contains whitespace or control characters",
+                fix="run `pulumi config set --secret hfToken <token>` with the token exactly as "
+                "Hugging Face shows it",
+            )
+        ]
+    return []
 
 
 def parse_stack_config(values: dict[str, Any], *, has_hf_token: bool) -> tuple[StackConfig, CapacityReport]:
@@ -74,12 +140,20 @@ def parse_stack_config(values: dict[str, Any], *, has_hf_token: bool) -> tuple[S
 
 
 def load_stack_config() -> LoadedConfig:
-    """Load and check this stack's config, or stop the run with one clear message."""
-    values = _namespace_values()
+    """Load and check this stack's config, or stop the run with one clear message.
+
+    Runs before the program registers any resource; every check is here or below."""
+    config = _engine_config()
+    values = namespace_values(config)
     try:
-        _check_token_is_secret(values)
+        problems = check_namespaces(list(config)) + _check_token(values)
         has_token = values.pop(HF_TOKEN_KEY, None) is not None
-        stack, report = parse_stack_config(values, has_hf_token=has_token)
+        try:
+            stack, report = parse_stack_config(values, has_hf_token=has_token)
+        except ConfigError as error:
+            problems += error.problems
+        if problems:
+            raise ConfigError(problems)
     except ConfigError as error:
         raise pulumi.RunError(error.message) from None
     token = pulumi.Config(NAMESPACE).get_secret(HF_TOKEN_KEY) if has_token else None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import Problem
 from config.schema import PoolConfig
+from config.vllm_args import flag_name
 
 # The most pipeline stages we suggest in a fix (vLLM accepts more; nobody wants them).
 MAX_SUGGESTED_PIPELINE_STAGES = 16
@@ -122,6 +123,17 @@ def multi_node_problems(
                 f"{-(-gpus // node.gpus)})",
             )
         )
+    for index, arg in enumerate(pool.extra_args):
+        if flag_name(arg) == "--distributed-executor-backend":
+            problems.append(
+                Problem(
+                    f"{key}.extraArgs[{index}]",
+                    None,
+                    "sets --distributed-executor-backend, but a multi-node pool runs vLLM's ranks on "
+                    "its group's Ray cluster",
+                    "remove it: multi-node pools render --distributed-executor-backend ray",
+                )
+            )
     if len(products) != 1:
         problems.append(
             Problem(

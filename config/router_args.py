@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from config.escape_hatches import FlagParser, InputProblem, check_arguments
 from config.schema import PDStackConfig
-from config.vllm_args import conflicting_flags
 
 # Kubernetes expands $(VAR) in args from the container's env, so the key stays in
 # its Secret and never appears in the manifest.
@@ -53,9 +53,23 @@ class RoleEndpoint:
     port: int
 
 
-def conflicting_router_args(extra_args: list[str]) -> dict[str, str]:
-    """Router flags in router.extraArgs that a typed key already renders."""
-    return conflicting_flags(extra_args, ROUTER_TYPED_FLAGS)
+def _router_flag(flag: str) -> str | None:
+    """vllm-router's parser is plain argparse: no `_` to `-` (so `--policy_x` is an
+    unknown flag and the router exits), but unique prefixes are expanded."""
+    return None if "_" in flag else flag
+
+
+ROUTER_PARSER = FlagParser(
+    program="vllm-router",
+    owned=ROUTER_TYPED_FLAGS,
+    normalize=_router_flag,
+    spelling_fix="write the flag with '-' (vllm-router's parser does not turn '_' into '-')",
+)
+
+
+def router_extra_args_problems(extra_args: list[str]) -> list[InputProblem]:
+    """Problems of a router's extraArgs (see escape_hatches.py)."""
+    return check_arguments(extra_args, ROUTER_PARSER)
 
 
 def _selector_args(selector: dict[str, str]) -> list[str]:

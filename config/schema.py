@@ -9,10 +9,12 @@ Pure: no Pulumi imports. `loader.py` reads Pulumi config into `StackConfig`.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from config.catalog import (
     BUILTIN_GPUS,
@@ -21,13 +23,46 @@ from config.catalog import (
     GpuModel,
     ModelArchitecture,
 )
+from config.kube_types import (
+    AbsolutePath,
+    ChartRepository,
+    DnsLabel,
+    DnsSubdomain,
+    Duration,
+    EnvVarName,
+    FiniteFloat,
+    Hostname,
+    HttpPathPrefix,
+    HttpUrl,
+    Int32,
+    Int64,
+    LabelKey,
+    LabelValue,
+    MetricName,
+    ModelId,
+    NetworkInterfaces,
+    PinnedImage,
+    Port,
+    PositiveQuantity,
+    Quantity,
+    SecretDataKey,
+    ServedModelName,
+    TaintKey,
+    dns_1035_label,
+)
+from config.names import MAX_POOL_NAME_LENGTH, PD_ROLES, role_pool_name, router_name
 
-# Kubernetes object names we derive from pool names must stay DNS-1123 labels
-# (63 characters). The longest suffix we add is "-prefetch" (9), so pool names are
-# capped to leave room for it.
-MAX_POOL_NAME_LENGTH = 40
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|M|G|T|P|E|Ei)?$")
+# Re-exported: other modules import the vocabulary's common types from here.
+__all__ = [
+    "MAX_POOL_NAME_LENGTH",
+    "PD_ROLES",
+    "DnsLabel",
+    "Duration",
+    "PinnedImage",
+    "Quantity",
+    "role_pool_name",
+    "router_name",
+]
 
 VLLM_IMAGE = "vllm/vllm-openai:v0.19.1"
 # Kept equal to the vllm-router release whose argument parser the tests run.
@@ -43,43 +78,19 @@ LWS_CHART_VERSION = "0.9.0"
 EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0"
 # The gateway implementation that release's guide installs (site-src/guides/index.md).
 AGENTGATEWAY_CHART_VERSION = "v1.0.0"
-_PROMETHEUS_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+_COMMIT_HASH = re.compile(r"^[0-9a-f]{40}$")
 
 
-def _dns_label(value: str) -> str:
-    if len(value) > 63 or not _DNS_LABEL.match(value):
+def _commit_hash(value: str) -> str:
+    if not _COMMIT_HASH.match(value):
         raise ValueError(
-            "must be a DNS-1123 label: lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit, at most 63 characters"
+            "must be a full 40-character commit hash of the model repository (its 'Files and "
+            "versions' history on the Hub), never a branch or tag, which can move"
         )
     return value
 
 
-def _quantity(value: str) -> str:
-    if not _QUANTITY.match(value):
-        raise ValueError("must be a Kubernetes quantity such as '8', '500m', '32Gi'")
-    return value
-
-
-def _pinned_image(value: str) -> str:
-    last_segment = value.rsplit("/", 1)[-1]
-    if "@sha256:" in value:
-        return value
-    if ":" not in last_segment or last_segment.endswith(":latest"):
-        raise ValueError("must be pinned to a version tag or digest, never ':latest' or untagged")
-    return value
-
-
-def _duration(value: str) -> str:
-    if not _PROMETHEUS_DURATION.match(value):
-        raise ValueError("must be a Prometheus duration such as '30s', '5m' or '1h30m'")
-    return value
-
-
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-Duration = Annotated[str, AfterValidator(_duration)]
-Quantity = Annotated[str, AfterValidator(_quantity)]
-PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+CommitHash = Annotated[str, AfterValidator(_commit_hash)]
 
 
 class Section(CatalogEntry):
@@ -98,8 +109,8 @@ class HuggingFaceConfig(Section):
     `llm-serving:hfToken` (see loader.py), or a Secret that already exists.
     """
 
-    existing_secret: DnsLabel | None = None
-    secret_key: str = "HF_TOKEN"
+    existing_secret: DnsSubdomain | None = None
+    secret_key: SecretDataKey = "HF_TOKEN"
 
 
 class AuthConfig(Section):
@@ -111,9 +122,9 @@ class AuthConfig(Section):
     """
 
     enabled: bool = True
-    secret_name: DnsLabel = "vllm-api-key"
-    existing_secret: DnsLabel | None = None
-    secret_key: str = "VLLM_API_KEY"
+    secret_name: DnsSubdomain = "vllm-api-key"
+    existing_secret: DnsSubdomain | None = None
+    secret_key: SecretDataKey = "VLLM_API_KEY"
 
     @property
     def effective_secret_name(self) -> str:
@@ -121,36 +132,35 @@ class AuthConfig(Section):
 
 
 class HelmChartConfig(Section):
-    """A third-party add-on installed as a pinned Helm release in its own namespace."""
+    """A third-party add-on installed as a Helm release in its own namespace; its chart
+    version is a release key (`release.chartVersions`)."""
 
     install: bool
-    chart_version: str
-    repository: str
+    repository: ChartRepository
     namespace: DnsLabel
     values: dict = Field(default_factory=dict)
 
 
 class GpuOperatorConfig(HelmChartConfig):
     install: bool = False
-    chart_version: str = GPU_OPERATOR_CHART_VERSION
-    repository: str = "https://helm.ngc.nvidia.com/nvidia"
+    repository: ChartRepository = "https://helm.ngc.nvidia.com/nvidia"
     namespace: DnsLabel = "gpu-operator"
 
 
 class GpuTaint(Section):
-    key: str = "nvidia.com/gpu"
+    key: TaintKey = "nvidia.com/gpu"
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
 
 
 class GpuConfig(Section):
     """How pods land on GPU nodes; consumed only by GpuNodeSelector."""
 
-    products: list[str] = Field(default_factory=list)
-    runtime_class_name: DnsLabel | None = "nvidia"
+    products: list[LabelValue] = Field(default_factory=list)
+    runtime_class_name: DnsSubdomain | None = "nvidia"
     create_runtime_class: bool = False
-    runtime_class_handler: str = "nvidia"
+    runtime_class_handler: DnsLabel = "nvidia"
     taint: GpuTaint = Field(default_factory=GpuTaint)
-    max_gpus_per_node: int = Field(default=8, gt=0)
+    max_gpus_per_node: Int32 = Field(default=8, gt=0, le=64)
     operator: GpuOperatorConfig = Field(default_factory=GpuOperatorConfig)
 
 
@@ -159,57 +169,74 @@ class LeaderWorkerSetControllerConfig(HelmChartConfig):
     off by default: most clusters that run multi-node inference already have it."""
 
     install: bool = False
-    chart_version: str = LWS_CHART_VERSION
     # The project publishes its chart only as an OCI artifact.
-    repository: str = "oci://registry.k8s.io/lws/charts"
+    repository: ChartRepository = "oci://registry.k8s.io/lws/charts"
     namespace: DnsLabel = "lws-system"
 
 
 class VllmDefaults(Section):
-    image: PinnedImage = VLLM_IMAGE
+    # The image itself is a release key: release.images.vllm.
     image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
 
 
-class HostPathCache(Section):
-    path: str = "/var/lib/llm-models"
-    # Pin the volume to one node; pods using it are then scheduled there.
-    node_name: str | None = None
+# Node directories a hostPath cache may not be, or be inside: handing a pod write
+# access to them compromises the node.
+SYSTEM_DIRECTORIES = (
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/root", "/run",
+    "/sbin", "/sys", "/usr", "/var/lib/containerd", "/var/lib/docker", "/var/lib/kubelet",
+    "/var/lib/rancher", "/var/log", "/var/run",
+)  # fmt: skip
+# Directories that are only safe as a parent, never as the cache itself.
+SYSTEM_PARENTS = ("/home", "/opt", "/srv", "/tmp", "/var", "/var/lib", "/mnt", "/media")
 
-    @field_validator("path")
-    @classmethod
-    def _absolute(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("must be an absolute path on the node")
-        return value
+
+def is_within(path: str, directory: str) -> bool:
+    """`path` is `directory` or inside it (both absolute and normalized)."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _host_path(value: str) -> str:
+    if any(is_within(value, directory) for directory in SYSTEM_DIRECTORIES) or value in SYSTEM_PARENTS:
+        raise ValueError(
+            "is a system directory of the node; a pod writing there could take the node over. "
+            "Fix: use a directory of its own, such as /var/lib/llm-models"
+        )
+    return value
+
+
+class HostPathCache(Section):
+    path: Annotated[AbsolutePath, AfterValidator(_host_path)] = "/var/lib/llm-models"
+    # Pin the volume to one node; pods using it are then scheduled there.
+    node_name: DnsSubdomain | None = None
 
 
 class LonghornCache(HelmChartConfig):
     install: bool = True
-    chart_version: str = LONGHORN_CHART_VERSION
-    repository: str = "https://charts.longhorn.io"
+    repository: ChartRepository = "https://charts.longhorn.io"
     namespace: DnsLabel = "longhorn-system"
-    storage_class_name: DnsLabel = "longhorn-rwx"
-    replica_count: int = Field(default=3, ge=1)
+    storage_class_name: DnsSubdomain = "longhorn-rwx"
+    replica_count: Int32 = Field(default=3, ge=1, le=20)
 
 
 class PvcCache(Section):
-    storage_class_name: str | None = None
+    storage_class_name: DnsSubdomain | None = None
     access_mode: Literal["ReadWriteOnce", "ReadWriteMany"] = "ReadWriteOnce"
 
 
 class PrefetchConfig(Section):
     enabled: bool = False
-    image: PinnedImage | None = None  # default: the vLLM image (it ships the hf CLI)
-    backoff_limit: int = Field(default=4, ge=0)
-    active_deadline_seconds: int = Field(default=7200, gt=0)
+    backoff_limit: Int32 = Field(default=4, ge=0)
+    active_deadline_seconds: Int64 = Field(default=7200, gt=0)
 
 
 class ModelCacheConfig(Section):
     """Where model weights live between pod restarts (seed 002's three options)."""
 
     mode: Literal["hostPath", "longhorn", "pvc"] = "hostPath"
-    size: Quantity = "500Gi"
-    mount_path: str = "/root/.cache/huggingface"
+    size: PositiveQuantity = "500Gi"
+    # Not under /root: the vLLM image's /root is mode 0700, which a non-root UID
+    # cannot traverse to reach a volume mounted below it.
+    mount_path: AbsolutePath = "/var/cache/huggingface"
     retain_on_destroy: bool = True
     host_path: HostPathCache = Field(default_factory=HostPathCache)
     longhorn: LonghornCache = Field(default_factory=LonghornCache)
@@ -219,8 +246,7 @@ class ModelCacheConfig(Section):
 
 class KubePrometheusStackConfig(HelmChartConfig):
     install: bool = False
-    chart_version: str = KUBE_PROMETHEUS_STACK_CHART_VERSION
-    repository: str = "https://prometheus-community.github.io/helm-charts"
+    repository: ChartRepository = "https://prometheus-community.github.io/helm-charts"
     namespace: DnsLabel = "monitoring"
     release_name: DnsLabel = "kube-prometheus-stack"
 
@@ -228,15 +254,15 @@ class KubePrometheusStackConfig(HelmChartConfig):
 class AlertThresholds(Section):
     """When each alert fires; `*For` is how long the condition must hold."""
 
-    queue_depth: float = Field(default=10, gt=0)
+    queue_depth: FiniteFloat = Field(default=10, gt=0)
     queue_depth_for: Duration = "5m"
-    kv_cache_usage: float = Field(default=0.95, gt=0, le=1)
+    kv_cache_usage: FiniteFloat = Field(default=0.95, gt=0, le=1)
     kv_cache_usage_for: Duration = "10m"
-    time_to_first_token_p95_seconds: float = Field(default=2.0, gt=0)
+    time_to_first_token_p95_seconds: FiniteFloat = Field(default=2.0, gt=0)
     time_to_first_token_for: Duration = "10m"
-    preemptions_per_second: float = Field(default=0.1, gt=0)
+    preemptions_per_second: FiniteFloat = Field(default=0.1, gt=0)
     preemptions_for: Duration = "10m"
-    error_ratio: float = Field(default=0.05, gt=0, le=1)
+    error_ratio: FiniteFloat = Field(default=0.05, gt=0, le=1)
     error_ratio_for: Duration = "5m"
     no_ready_pods_for: Duration = "5m"
 
@@ -249,9 +275,12 @@ class MonitoringConfig(Section):
     # Labels our monitors and rules carry so that the Prometheus selects them.
     # Default: {"release": <kubePrometheusStack.releaseName>}, what that chart's
     # Prometheus selects.
-    selector_labels: dict[str, str] | None = None
-    # The label Grafana's dashboard sidecar watches ConfigMaps for.
-    dashboard_labels: dict[str, str] = Field(default_factory=lambda: {"grafana_dashboard": "1"})
+    selector_labels: dict[LabelKey, LabelValue] | None = None
+    # The label Grafana's dashboard sidecar watches ConfigMaps for (the first one, when
+    # kubePrometheusStack is installed here).
+    dashboard_labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=lambda: {"grafana_dashboard": "1"}, min_length=1
+    )
     # Where dashboard ConfigMaps go; default: the stack's namespace.
     dashboard_namespace: DnsLabel | None = None
     scrape_interval: Duration = "15s"
@@ -265,6 +294,193 @@ class MonitoringConfig(Section):
 
 
 # ---------------------------------------------------------------------------
+# Security and the edge: pod hardening, network policy, namespace quota, ingress
+# ---------------------------------------------------------------------------
+
+# A fixed, high UID/GID (>= 10000, clear of host users; checkov CKV_K8S_40).
+DEFAULT_POD_UID = 10001
+
+
+class PodSecurityConfig(Section):
+    """How every pod we create runs (vLLM pools, P/D roles, routers, prefetch Jobs).
+
+    Always: no privilege escalation, every capability dropped, seccomp RuntimeDefault.
+    By default also a read-only root filesystem (writable emptyDirs where vLLM and its
+    compilers write) and a fixed non-root UID/GID with `fsGroup`.
+    """
+
+    run_as_user: Int64 = Field(default=DEFAULT_POD_UID, ge=1)
+    run_as_group: Int64 = Field(default=DEFAULT_POD_UID, ge=1)
+    fs_group: Int64 = Field(default=DEFAULT_POD_UID, ge=1)
+    # None (auto): root only where the storage forces it: a `hostPath` cache is a node
+    # directory kubelet creates owned by root, and fsGroup does not apply to hostPath.
+    # false: non-root everywhere (prepare a hostPath directory for the UID first).
+    # true: root everywhere (an image that needs it); capabilities stay dropped.
+    run_as_root: bool | None = None
+    read_only_root_filesystem: bool = True
+    # emptyDir limits of the writable scratch: compile/JIT caches ($HOME) and /tmp.
+    cache_size: PositiveQuantity = "20Gi"
+    tmp_size: PositiveQuantity = "4Gi"
+
+    def runs_as_root(self, cache_mode: str) -> bool:
+        if self.run_as_root is not None:
+            return self.run_as_root
+        return cache_mode == "hostPath"
+
+
+class PeerSelector(Section):
+    """Pods in other namespaces, by namespace name and (optionally) pod labels."""
+
+    namespaces: list[DnsLabel] = Field(min_length=1)
+    pod_labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+
+
+class EgressRule(Section):
+    """Addresses outside the cluster network, by CIDR, on some TCP ports."""
+
+    cidrs: list[str] = Field(min_length=1)
+    excluded_cidrs: list[str] = Field(default_factory=list)
+    ports: list[Port] = Field(min_length=1)
+
+    @field_validator("cidrs", "excluded_cidrs")
+    @classmethod
+    def _cidrs(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a CIDR such as 10.0.0.0/8 or 203.0.113.7/32") from None
+        return values
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, values: list[int]) -> list[int]:
+        if any(not 1 <= port <= 65535 for port in values):
+            raise ValueError("ports must be between 1 and 65535")
+        return values
+
+
+# Private, link-local (cloud metadata) and shared address ranges: the model hub is on
+# the public internet, so its egress rule never reaches the cluster's own networks.
+PRIVATE_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+# IPv4 and IPv6: private, link-local (cloud metadata), shared (CGNAT), unique-local.
+NON_PUBLIC_CIDRS = [*PRIVATE_CIDRS, "169.254.0.0/16", "100.64.0.0/10", "fc00::/7", "fe80::/10"]
+
+
+class NetworkPolicyConfig(Section):
+    """NetworkPolicy of the stack's namespace: deny everything, allow what it needs."""
+
+    enabled: bool = True
+    # Who calls the OpenAI endpoints (routers and plain pools): the ingress
+    # controller's pods; k3s runs Traefik in kube-system.
+    clients: PeerSelector = Field(
+        default_factory=lambda: PeerSelector(
+            namespaces=["kube-system"], pod_labels={"app.kubernetes.io/name": "traefik"}
+        )
+    )
+    # Who scrapes /metrics (when monitoring is enabled). Default: the Prometheus pods
+    # of kube-prometheus-stack in monitoring.kubePrometheusStack.namespace.
+    prometheus: PeerSelector | None = None
+    dns: PeerSelector = Field(
+        default_factory=lambda: PeerSelector(namespaces=["kube-system"], pod_labels={"k8s-app": "kube-dns"})
+    )
+    # Model downloads (vLLM pods, prefetch Jobs): Hugging Face serves from CDNs with
+    # changing addresses, so: any public address on 443.
+    model_hub: EgressRule = Field(
+        default_factory=lambda: EgressRule(
+            cidrs=["0.0.0.0/0", "::/0"], excluded_cidrs=list(NON_PUBLIC_CIDRS), ports=[443]
+        )
+    )
+    # Object storage the model pods and prefetch Jobs may reach (e.g. an in-cluster
+    # MinIO's address); none by default.
+    object_storage: list[EgressRule] = Field(default_factory=list)
+    # The Kubernetes API, for routers that discover pods: by default any private
+    # address (where k3s and kubeadm control planes live), never the internet. Narrow
+    # it to your control plane's addresses (or name a managed cluster's public
+    # endpoint); NetworkPolicy sees the endpoint (often :6443), not the Service.
+    api_server: EgressRule = Field(
+        default_factory=lambda: EgressRule(cidrs=list(PRIVATE_CIDRS), ports=[443, 6443])
+    )
+
+    def prometheus_peers(self, monitoring: MonitoringConfig) -> PeerSelector | None:
+        """Who may scrape metrics: nobody with monitoring off."""
+        if not monitoring.enabled:
+            return None
+        return self.prometheus or PeerSelector(
+            namespaces=[monitoring.kube_prometheus_stack.namespace],
+            # The Prometheus operator labels the pods it runs so.
+            pod_labels={"app.kubernetes.io/name": "prometheus"},
+        )
+
+
+class QuotaConfig(Section):
+    """A LimitRange and a ResourceQuota for the namespace, sized from the stack."""
+
+    enabled: bool = True
+    # Extra room on CPU, memory and storage beyond what the stack adds up to (GPUs are
+    # never padded: one spare GPU is exactly what a typo would take).
+    headroom_percent: Int32 = Field(default=10, ge=0, le=1000)
+
+
+class IngressTls(Section):
+    """TLS for the ingress host: an existing Secret, or one cert-manager issues."""
+
+    secret_name: DnsLabel
+    # cert-manager: the (Cluster)Issuer that fills `secretName`; unset: the Secret exists.
+    issuer: DnsLabel | None = None
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
+
+
+class RateLimit(Section):
+    """Traefik's rateLimit middleware: `average` requests per `period`, `burst` at once."""
+
+    average: Int32 = Field(default=20, ge=1)
+    burst: Int32 = Field(default=40, ge=1)
+    period: Duration = "1s"
+
+    @field_validator("period")
+    @classmethod
+    def _go_duration(cls, value: str) -> str:
+        # Traefik parses Go durations: no days, weeks or years.
+        if re.search(r"[dwy]", value):
+            raise ValueError("must use h, m, s or ms (Traefik reads Go durations), e.g. '1m' or '24h'")
+        return value
+
+
+class IngressConfig(Section):
+    """One Ingress for the stack (seed 002): `/v1/...` to the default model and
+    `/models/<pool>/v1/...` to each pool or P/D stack."""
+
+    enabled: bool = False
+    class_name: DnsLabel = "traefik"
+    # The controller is Traefik: rate limit and the /models/<name> strip are Traefik
+    # Middlewares. false: neither is rendered (use your controller's annotations).
+    traefik: bool = True
+    host: Hostname | None = None
+    # The pool or P/D stack `/v1/...` goes to; default: the first one.
+    default_model: DnsLabel | None = None
+    tls: IngressTls | None = None
+    # A Traefik Middleware (traefik.io/v1alpha1); null for another controller.
+    rate_limit: RateLimit | None = Field(default_factory=RateLimit)
+    annotations: dict[LabelKey, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _rate_limit_needs_traefik(self) -> IngressConfig:
+        if self.rate_limit is not None and not self.traefik:
+            raise ValueError("rateLimit is a Traefik Middleware: set traefik: true, or rateLimit: null")
+        return self
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(
+            r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", value
+        ):
+            raise ValueError("must be a DNS name such as llm.example.org (lowercase, no scheme, no port)")
+        return value
+
+
+# ---------------------------------------------------------------------------
 # Pools
 # ---------------------------------------------------------------------------
 
@@ -275,37 +491,45 @@ BlockSize = Literal[1, 8, 16, 32, 64, 128, 256]
 
 
 class PodResources(Section):
-    cpu: Quantity = "8"
-    memory: Quantity = "32Gi"
+    cpu: PositiveQuantity = "8"
+    # Default: equal to `cpu`, so GPU pods get Guaranteed QoS (what the static CPU
+    # manager needs to pin cores).
+    cpu_limit: PositiveQuantity | None = None
+    memory: PositiveQuantity = "32Gi"
+
+    @property
+    def effective_cpu_limit(self) -> str:
+        return self.cpu_limit or self.cpu
 
 
 class SharedMemory(Section):
     # None: mounted whenever a pod has more than one GPU (NCCL needs it).
     enabled: bool | None = None
-    size: Quantity = "16Gi"
+    size: PositiveQuantity = "16Gi"
 
 
 class ServiceConfig(Section):
     type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: Port = 8000
     session_affinity: Literal["None", "ClientIP"] = "None"
-    session_affinity_timeout_seconds: int = Field(default=3600, ge=1, le=86400)
+    session_affinity_timeout_seconds: Int32 = Field(default=3600, ge=1, le=86400)
 
 
 class ProbeConfig(Section):
     # Model download and load can take half an hour for large models; the
     # startupProbe holds liveness off until then.
-    startup_timeout_seconds: int = Field(default=1800, ge=60)
-    readiness_period_seconds: int = Field(default=5, ge=1)
-    liveness_period_seconds: int = Field(default=10, ge=1)
-    liveness_failure_threshold: int = Field(default=3, ge=1)
+    # Bounded so that the derived failureThreshold and progressDeadlineSeconds stay int32.
+    startup_timeout_seconds: Int32 = Field(default=1800, ge=60, le=7 * 24 * 3600)
+    readiness_period_seconds: Int32 = Field(default=5, ge=1, le=3600)
+    liveness_period_seconds: Int32 = Field(default=10, ge=1, le=3600)
+    liveness_failure_threshold: Int32 = Field(default=3, ge=1, le=1000)
 
 
 class RolloutConfig(Section):
     # maxSurge 0: a rollout never needs a spare GPU.
-    max_surge: int = Field(default=0, ge=0)
-    max_unavailable: int = Field(default=1, ge=0)
-    termination_grace_period_seconds: int = Field(default=120, ge=0)
+    max_surge: Int32 = Field(default=0, ge=0)
+    max_unavailable: Int32 = Field(default=1, ge=0)
+    termination_grace_period_seconds: Int64 = Field(default=120, ge=0)
 
     @model_validator(mode="after")
     def _can_progress(self) -> RolloutConfig:
@@ -316,23 +540,23 @@ class RolloutConfig(Section):
 
 class DisruptionBudgetConfig(Section):
     enabled: bool = True
-    max_unavailable: int = Field(default=1, ge=0)
+    max_unavailable: Int32 = Field(default=1, ge=0)
 
 
 class AutoscalingConfig(Section):
     """Scale on queue depth (`vllm:num_requests_waiting`), never on CPU."""
 
     mode: Literal["none", "hpa", "keda"] = "none"
-    min_replicas: int = Field(default=1, ge=0)
-    max_replicas: int = Field(default=4, ge=1)
-    target_queue_depth: int = Field(default=5, ge=1)
+    min_replicas: Int32 = Field(default=1, ge=0)
+    max_replicas: Int32 = Field(default=4, ge=1)
+    target_queue_depth: Int32 = Field(default=5, ge=1)
     # hpa: the Pods metric name as prometheus-adapter exposes it (colons become
     # underscores there).
-    hpa_metric_name: str = "vllm_num_requests_waiting"
+    hpa_metric_name: MetricName = "vllm_num_requests_waiting"
     # keda: the Prometheus that holds vLLM's metrics.
-    prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
-    polling_interval_seconds: int = Field(default=15, ge=1)
-    cooldown_period_seconds: int = Field(default=300, ge=0)
+    prometheus_url: HttpUrl = "http://prometheus-operated.monitoring.svc:9090"
+    polling_interval_seconds: Int32 = Field(default=15, ge=1)
+    cooldown_period_seconds: Int32 = Field(default=300, ge=0)
 
     @model_validator(mode="after")
     def _bounds(self) -> AutoscalingConfig:
@@ -343,6 +567,45 @@ class AutoscalingConfig(Section):
         return self
 
 
+class SecretKeyRef(Section):
+    """One key of a Secret in the stack's namespace."""
+
+    name: DnsSubdomain
+    key: SecretDataKey
+
+
+def _env_value_shorthand(value: object) -> object:
+    """`NAME: text` is shorthand for `NAME: {value: text}`; YAML numbers become text
+    (Kubernetes env values are strings); booleans are ambiguous and refused."""
+    if isinstance(value, bool):
+        raise ValueError(
+            "is a boolean, and env values are text. "
+            'Fix: quote it ("true" or "1", as the program reading it expects)'
+        )
+    if isinstance(value, str):
+        return {"value": value}
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return {"value": str(value)}
+    return value
+
+
+class EnvValue(Section):
+    """An environment variable: a plain value, or a reference to a Secret's key (the
+    only way to pass a credential: a plain value is written into the Deployment)."""
+
+    value: str | None = None
+    secret_key_ref: SecretKeyRef | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EnvValue:
+        if (self.value is None) == (self.secret_key_ref is None):
+            raise ValueError("needs exactly one of a plain value or secretKeyRef {name, key}")
+        return self
+
+
+EnvEntry = Annotated[EnvValue, BeforeValidator(_env_value_shorthand)]
+
+
 class MultiNodeConfig(Section):
     """A pool whose replica needs more GPUs than one node has
     (tensorParallelSize x pipelineParallelSize) runs each replica as a
@@ -350,16 +613,16 @@ class MultiNodeConfig(Section):
 
     # GPUs of one node. Default: the GPU catalog's gpusPerNode for the pool's
     # product, else llm-serving:gpu.maxGpusPerNode.
-    gpus_per_node: int | None = Field(default=None, gt=0)
+    gpus_per_node: Int32 | None = Field(default=None, gt=0, le=64)
     # A node label (e.g. a rack or NVLink-domain label): each group then owns one
     # domain of it exclusively (LWS exclusive-topology). Never the hostname label:
     # a group spans several nodes.
-    topology_key: str | None = None
+    topology_key: LabelKey | None = None
     # Network interfaces NCCL and Gloo use between the group's pods (NCCL_SOCKET_IFNAME,
     # GLOO_SOCKET_IFNAME); unset: their own choice. Gloo defaults to NCCL's.
-    nccl_socket_ifname: str | None = None
-    gloo_socket_ifname: str | None = None
-    ray_port: int = Field(default=6379, ge=1, le=65535)
+    nccl_socket_ifname: NetworkInterfaces | None = None
+    gloo_socket_ifname: NetworkInterfaces | None = None
+    ray_port: Port = 6379
 
     @field_validator("topology_key")
     @classmethod
@@ -379,18 +642,16 @@ class MultiNodeConfig(Section):
 class PoolConfig(Section):
     """N identical vLLM pods serving one model behind one Service."""
 
-    model: str
-    served_model_name: str | None = None
-    revision: str | None = None
-    image: PinnedImage | None = None
-    replicas: int = Field(default=1, ge=0)
-    gpu_products: list[str] | None = None
-    tensor_parallel_size: int = Field(default=1, ge=1)
-    pipeline_parallel_size: int = Field(default=1, ge=1)
-    max_model_len: int | None = Field(default=None, ge=16)
-    max_num_seqs: int | None = Field(default=None, ge=1)
-    max_num_batched_tokens: int | None = Field(default=None, ge=16)
-    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
+    model: ModelId
+    served_model_name: ServedModelName | None = None
+    replicas: Int32 = Field(default=1, ge=0)
+    gpu_products: list[LabelValue] | None = None
+    tensor_parallel_size: Int32 = Field(default=1, ge=1)
+    pipeline_parallel_size: Int32 = Field(default=1, ge=1)
+    max_model_len: Int32 | None = Field(default=None, ge=16)
+    max_num_seqs: Int32 | None = Field(default=None, ge=1)
+    max_num_batched_tokens: Int32 | None = Field(default=None, ge=16)
+    gpu_memory_utilization: FiniteFloat = Field(default=0.9, gt=0, le=1)
     dtype: Dtype = "auto"
     quantization: Quantization | None = None
     kv_cache_dtype: KvCacheDtype = "auto"
@@ -398,9 +659,10 @@ class PoolConfig(Section):
     block_size: BlockSize | None = None
     # The user's own reserve per GPU, subtracted from the KV cache on top of vLLM's own
     # sum (which sizing reproduces, CUDA context and NCCL included). 0: size as vLLM does.
-    overhead_gib: float = Field(default=0, ge=0)
-    extra_args: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
+    overhead_gib: FiniteFloat = Field(default=0, ge=0, le=1024)
+    # Checked inputs (validation.py): no generated flag or variable, no credential.
+    extra_args: list[str] = Field(default_factory=list, max_length=256)
+    env: dict[EnvVarName, EnvEntry] = Field(default_factory=dict, max_length=256)
     resources: PodResources = Field(default_factory=PodResources)
     shm: SharedMemory = Field(default_factory=SharedMemory)
     service: ServiceConfig = Field(default_factory=ServiceConfig)
@@ -434,7 +696,7 @@ class PoolConfig(Section):
 
 
 def _pool_name(value: str) -> str:
-    _dns_label(value)
+    dns_1035_label(value)
     if len(value) > MAX_POOL_NAME_LENGTH:
         raise ValueError(
             f"must be at most {MAX_POOL_NAME_LENGTH} characters so that derived object "
@@ -459,14 +721,13 @@ RouterPolicy = Literal[
     "consistent_hash",
     "sticky_least_loaded",
 ]
-PD_ROLES = ("prefill", "decode")
 # The seed's ports; in `pods` discovery decode follows prefill (see PDStackConfig).
 PREFILL_PORT = 8000
 DECODE_PORT = 8200
 
 
 def _pd_stack_name(value: str) -> str:
-    _dns_label(value)
+    dns_1035_label(value)
     longest_role = max(len(role) for role in PD_ROLES) + 1
     if len(value) > MAX_POOL_NAME_LENGTH - longest_role:
         raise ValueError(
@@ -479,29 +740,23 @@ def _pd_stack_name(value: str) -> str:
 PDStackName = Annotated[str, AfterValidator(_pd_stack_name)]
 
 
-def role_pool_name(pd_stack_name: str, role: str) -> str:
-    """The pool (Deployment, Service) that serves one role of a P/D stack."""
-    return f"{pd_stack_name}-{role}"
-
-
 class RouterConfig(Section):
     """The vllm-router in front of a P/D stack."""
 
-    image: PinnedImage = VLLM_ROUTER_IMAGE
-    replicas: int = Field(default=2, ge=1)
-    metrics_port: int = Field(default=29000, ge=1, le=65535)
+    replicas: Int32 = Field(default=2, ge=1)
+    metrics_port: Port = 29000
     policy: RouterPolicy = "consistent_hash"
     prefill_policy: RouterPolicy | None = None
     decode_policy: RouterPolicy | None = None
     # pods: the router watches pods by label (needs RBAC); services: one URL per role
     # Service, as seed 001 does.
     discovery: Literal["pods", "services"] = "pods"
-    intra_node_data_parallel_size: int | None = Field(default=None, ge=1)
-    request_timeout_seconds: int = Field(default=1800, ge=1)
+    intra_node_data_parallel_size: Int32 | None = Field(default=None, ge=1, le=64)
+    request_timeout_seconds: Int32 = Field(default=1800, ge=1)
     resources: PodResources = Field(default_factory=lambda: PodResources(cpu="2", memory="4Gi"))
     service: ServiceConfig = Field(default_factory=lambda: ServiceConfig(port=8080))
     disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
-    extra_args: list[str] = Field(default_factory=list)
+    extra_args: list[str] = Field(default_factory=list, max_length=256)
 
     @model_validator(mode="after")
     def _data_parallel_needs_services(self) -> RouterConfig:
@@ -517,7 +772,7 @@ class KvTransferConfig(Section):
     """How prefill pods hand the KV cache to decode pods."""
 
     connector: Literal["NixlConnector"] = "NixlConnector"
-    side_channel_port: int = Field(default=5600, ge=1, le=65535)
+    side_channel_port: Port = 5600
 
 
 class PDStackConfig(Section):
@@ -539,13 +794,17 @@ class PDStackConfig(Section):
         data = dict(data)
         prefill = data.get("prefill")
         decode = data.get("decode")
-        if not isinstance(prefill, dict) or not isinstance(decode, dict):
+        router = data.get("router", {})
+        # Anything else is reported by field validation against its own key.
+        if not all(isinstance(section, dict) for section in (prefill, decode, router)):
             return data
-        prefill_port = (prefill.get("service") or {}).get("port", PREFILL_PORT)
-        discovery = (data.get("router") or {}).get("discovery", "pods")
-        decode_service = dict(decode.get("service") or {})
+        if not all(isinstance(role.get("service", {}), dict) for role in (prefill, decode)):
+            return data
+        prefill_port = prefill.get("service", {}).get("port", PREFILL_PORT)
+        discovery = router.get("discovery", "pods")
+        decode_service = dict(decode.get("service", {}))
         decode_service.setdefault("port", DECODE_PORT if discovery == "services" else prefill_port)
-        prefill_service = dict(prefill.get("service") or {})
+        prefill_service = dict(prefill.get("service", {}))
         prefill_service.setdefault("port", PREFILL_PORT)
         data["prefill"] = {**prefill, "service": prefill_service}
         data["decode"] = {**decode, "service": decode_service}
@@ -584,15 +843,15 @@ class EndpointPickerConfig(Section):
     """The endpoint picker (EPP) each routed pool gets: it chooses the pod for every
     request from the pods' queue depth, KV-cache use and prefix-cache hits."""
 
-    image: PinnedImage = EPP_IMAGE
+    # The image is a release key: release.images.endpointPicker.
     image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
     # Upstream runs one active picker (its prefix index lives in memory); more
     # replicas elect a leader.
-    replicas: int = Field(default=1, ge=1)
+    replicas: Int32 = Field(default=1, ge=1)
     # FailOpen: the gateway routes on without the picker if it is down.
     failure_mode: Literal["FailOpen", "FailClose"] = "FailOpen"
-    scorers: dict[EppScorer, int] = Field(default_factory=lambda: dict(DEFAULT_SCORER_WEIGHTS))
-    log_verbosity: int = Field(default=1, ge=0, le=5)
+    scorers: dict[EppScorer, Int32] = Field(default_factory=lambda: dict(DEFAULT_SCORER_WEIGHTS))
+    log_verbosity: Int32 = Field(default=1, ge=0, le=5)
     # Upstream requests 4 CPU and 8Gi (validated at high QPS); requests = limits here.
     resources: PodResources = Field(default_factory=lambda: PodResources(cpu="4", memory="8Gi"))
     disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
@@ -613,11 +872,10 @@ class GatewayImplementationConfig(HelmChartConfig):
     the pinned GAIE release's guide installs. Off by default."""
 
     install: bool = False
-    chart_version: str = AGENTGATEWAY_CHART_VERSION
-    repository: str = "oci://cr.agentgateway.dev/charts"
+    repository: ChartRepository = "oci://cr.agentgateway.dev/charts"
     namespace: DnsLabel = "agentgateway-system"
-    chart: str = "agentgateway"
-    crds_chart: str | None = "agentgateway-crds"
+    chart: DnsLabel = "agentgateway"
+    crds_chart: DnsLabel | None = "agentgateway-crds"
 
 
 class GatewayConfig(Section):
@@ -625,9 +883,9 @@ class GatewayConfig(Section):
 
     create: bool = True
     name: DnsLabel = "inference-gateway"
-    class_name: str = "agentgateway"
-    port: int = Field(default=80, ge=1, le=65535)
-    hostname: str | None = None
+    class_name: DnsSubdomain = "agentgateway"
+    port: Port = 80
+    hostname: Hostname | None = None
 
 
 class InferenceRouteConfig(Section):
@@ -635,14 +893,14 @@ class InferenceRouteConfig(Section):
 
     # Requests under this prefix go to the pool, the prefix removed ("/<name>/v1/..."
     # becomes "/v1/..."). Default: "/<name>".
-    path_prefix: str | None = None
+    path_prefix: HttpPathPrefix | None = None
     # Also route any path whose X-Gateway-Model-Name header is the served model name
     # (set by the client, or by upstream's body-based router from the body's "model").
     match_model_header: bool = True
     # InferenceObjective priority of this model's requests (higher is served first
     # under load).
-    priority: int = 0
-    request_timeout_seconds: int = Field(default=300, ge=1)
+    priority: Int32 = 0
+    request_timeout_seconds: Int32 = Field(default=300, ge=1)
 
     @field_validator("path_prefix")
     @classmethod
@@ -665,6 +923,41 @@ class InferenceGatewayConfig(Section):
     implementation: GatewayImplementationConfig = Field(default_factory=GatewayImplementationConfig)
 
 
+# ---------------------------------------------------------------------------
+# Release keys
+# ---------------------------------------------------------------------------
+
+
+class ReleaseImages(Section):
+    vllm: PinnedImage = VLLM_IMAGE
+    router: PinnedImage = VLLM_ROUTER_IMAGE
+    endpoint_picker: PinnedImage = EPP_IMAGE
+    # Default: the vLLM image (it ships the hf CLI).
+    prefetch: PinnedImage | None = None
+    # Per-pool replacements of `vllm`, by pool name (a P/D role: <stack>-prefill).
+    pools: dict[str, PinnedImage] = Field(default_factory=dict)
+
+
+class ChartVersions(Section):
+    gpu_operator: str = GPU_OPERATOR_CHART_VERSION
+    longhorn: str = LONGHORN_CHART_VERSION
+    kube_prometheus_stack: str = KUBE_PROMETHEUS_STACK_CHART_VERSION
+    leader_worker_set: str = LWS_CHART_VERSION
+    # The inference gateway's implementation (its CRDs chart and controller chart).
+    gateway_implementation: str = AGENTGATEWAY_CHART_VERSION
+
+
+class ReleaseConfig(Section):
+    """What a release is made of: images, model revisions, chart versions. Exactly this
+    section is what `make promote FROM=dev TO=prod` copies from one stack to the next."""
+
+    images: ReleaseImages = Field(default_factory=ReleaseImages)
+    # Model ID -> commit of its Hub repository, for vLLM (--revision,
+    # --tokenizer-revision) and the prefetch Job (hf download --revision).
+    model_revisions: dict[str, CommitHash] = Field(default_factory=dict)
+    chart_versions: ChartVersions = Field(default_factory=ChartVersions)
+
+
 class StackConfig(Section):
     """The whole `llm-serving:` config namespace of one stack."""
 
@@ -680,11 +973,16 @@ class StackConfig(Section):
         default_factory=LeaderWorkerSetControllerConfig
     )
     inference_gateway: InferenceGatewayConfig = Field(default_factory=InferenceGatewayConfig)
+    pod_security: PodSecurityConfig = Field(default_factory=PodSecurityConfig)
+    network_policy: NetworkPolicyConfig = Field(default_factory=NetworkPolicyConfig)
+    quota: QuotaConfig = Field(default_factory=QuotaConfig)
+    ingress: IngressConfig = Field(default_factory=IngressConfig)
     # Stack additions to the catalogs; an entry with a built-in key replaces it.
-    models: dict[str, ModelArchitecture] = Field(default_factory=dict)
-    gpus: dict[str, GpuModel] = Field(default_factory=dict)
+    models: dict[ModelId, ModelArchitecture] = Field(default_factory=dict)
+    gpus: dict[LabelValue, GpuModel] = Field(default_factory=dict)
     pools: dict[PoolName, PoolConfig] = Field(default_factory=dict)
     pd_stacks: dict[PDStackName, PDStackConfig] = Field(default_factory=dict)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
 
     @property
     def model_catalog(self) -> dict[str, ModelArchitecture]:
@@ -710,5 +1008,10 @@ class StackConfig(Section):
     def accepted_products(self, pool: PoolConfig) -> list[str]:
         return pool.gpu_products if pool.gpu_products is not None else self.gpu.products
 
-    def image_for(self, pool: PoolConfig) -> str:
-        return pool.image or self.vllm.image
+    def image_for(self, pool_name: str) -> str:
+        """The vLLM image of one serving pool (a P/D role pool by its object name)."""
+        images = self.release.images
+        return images.pools.get(pool_name, images.vllm)
+
+    def revision_for(self, model: str) -> str | None:
+        return self.release.model_revisions.get(model)

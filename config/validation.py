@@ -6,15 +6,21 @@ every problem found. Pure: no Pulumi imports.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 from config import parallel_layout, sizing
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import ConfigError, Problem
+from config.escape_hatches import InputProblem, check_env
 from config.gateway_checks import inference_gateway_problems
-from config.router_args import conflicting_router_args
-from config.schema import PD_ROLES, PoolConfig, StackConfig, role_pool_name
-from config.vllm_args import conflicting_extra_args
+from config.gpu_support import unsupported_settings
+from config.inventory import check_object_names, check_ports, check_reserved_namespaces, check_role_replicas
+from config.names import MULTI_NODE_ENV
+from config.release import release_warnings
+from config.router_args import router_extra_args_problems
+from config.schema import PD_ROLES, PoolConfig, StackConfig, is_within
+from config.vllm_args import extra_args_problems
 
 # Pool quantization flags a pre-quantized checkpoint accepts, by checkpoint method.
 _COMPATIBLE_QUANTIZATION = {
@@ -183,6 +189,15 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     problems += _check_pd_stacks(stack)
     problems += inference_gateway_problems(stack)
     problems += _check_secrets(stack, has_hf_token)
+    problems += check_object_names(stack, has_hf_token=has_hf_token)
+    problems += check_reserved_namespaces(stack)
+    problems += check_ports(stack)
+    problems += check_role_replicas(stack)
+    problems += _check_mount_path(stack)
+    problems += _check_edge(stack)
+    problems += _check_pod_security(stack)
+    warnings += _security_warnings(stack)
+    warnings += release_warnings(stack)
     if problems:
         raise ConfigError(problems)
     return CapacityReport(pools=capacities, warnings=warnings)
@@ -238,15 +253,6 @@ def _check_pd_stacks(stack: StackConfig) -> list[Problem]:
                         f"remove it and set {key}.blockSize",
                     )
                 )
-            if role_pool_name(name, role) in stack.pools:
-                problems.append(
-                    Problem(
-                        f"pools.{role_pool_name(name, role)}",
-                        None,
-                        f"has the name of the {role} pool of {key}",
-                        "rename the pool or the P/D stack",
-                    )
-                )
         if pd_stack.router.discovery == "pods" and prefill.service.port != decode.service.port:
             problems.append(
                 Problem(
@@ -258,23 +264,87 @@ def _check_pd_stacks(stack: StackConfig) -> list[Problem]:
                     f"{key}.router.discovery to 'services'",
                 )
             )
-        problems += _extra_args_problems(
-            f"{key}.router.extraArgs", conflicting_router_args(pd_stack.router.extra_args)
+        problems += input_problems(
+            f"{key}.router.extraArgs", router_extra_args_problems(pd_stack.router.extra_args)
         )
     return problems
 
 
-def _extra_args_problems(key: str, conflicts: dict[str, str]) -> list[Problem]:
-    """One problem per escape-hatch flag that a typed key already renders."""
+def input_problems(key: str, found: list[InputProblem]) -> list[Problem]:
+    """Problems of extraArgs/env entries, at the entry's key; their text is never shown."""
+    return [Problem(f"{key}{item.where}", None, item.reason, item.fix, show_value=False) for item in found]
+
+
+# Directories a volume may not be mounted on, or inside: the container needs them
+# (devices, the /dev/shm NCCL uses, kernel interfaces, its own system files).
+_CONTAINER_SYSTEM_DIRECTORIES = (
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr", "/var/run",
+)  # fmt: skip
+_CONTAINER_SYSTEM_PARENTS = ("/root", "/home", "/var", "/tmp", "/opt")
+
+
+def _check_mount_path(stack: StackConfig) -> list[Problem]:
+    path = stack.model_cache.mount_path
+    if any(is_within(path, d) for d in _CONTAINER_SYSTEM_DIRECTORIES) or path in _CONTAINER_SYSTEM_PARENTS:
+        return [
+            Problem(
+                "modelCache.mountPath",
+                path,
+                "would cover a directory the container needs (such as /dev/shm, which NCCL uses, "
+                "or the image's system files)",
+                "mount the cache on a directory of its own, such as /var/cache/huggingface",
+            )
+        ]
+    return []
+
+
+def _check_edge(stack: StackConfig) -> list[Problem]:
+    """The ingress's default model must be one the stack serves."""
+    ingress = stack.ingress
+    served = [*stack.pools, *stack.pd_stacks]
+    if not ingress.enabled or ingress.default_model is None or ingress.default_model in served:
+        return []
     return [
         Problem(
-            key,
-            flag,
-            "sets a flag that a typed key already renders",
-            f"remove it from extraArgs and use {owner}",
+            "ingress.defaultModel",
+            ingress.default_model,
+            "names no pool or P/D stack of this stack",
+            f"use one of {', '.join(served)}",
         )
-        for flag, owner in conflicts.items()
     ]
+
+
+def _check_pod_security(stack: StackConfig) -> list[Problem]:
+    """A non-root UID must be able to reach the cache: /root is 0700 in the vLLM image."""
+    mount_path = stack.model_cache.mount_path
+    if stack.pod_security.runs_as_root(stack.model_cache.mode) or not (
+        mount_path == "/root" or mount_path.startswith("/root/")
+    ):
+        return []
+    return [
+        Problem(
+            "modelCache.mountPath",
+            mount_path,
+            f"is under /root, which the vLLM image keeps at mode 0700: pods running as UID "
+            f"{stack.pod_security.run_as_user} cannot reach it",
+            "use a path outside /root such as /var/cache/huggingface (the default), or set "
+            "llm-serving:podSecurity.runAsRoot: true",
+        )
+    ]
+
+
+def _security_warnings(stack: StackConfig) -> list[str]:
+    """Say so when pods run as root because the storage needs it (never silently)."""
+    security = stack.pod_security
+    if security.run_as_root is None and security.runs_as_root(stack.model_cache.mode):
+        return [
+            "pods run as root: the hostPath model cache is a node directory kubelet creates "
+            "owned by root (fsGroup does not apply to hostPath). To run as UID "
+            f"{security.run_as_user}: on the node, `install -d -o {security.run_as_user} "
+            f"-g {security.fs_group} {stack.model_cache.host_path.path}`, then set "
+            "llm-serving:podSecurity.runAsRoot: false"
+        ]
+    return []
 
 
 def _check_secrets(stack: StackConfig, has_hf_token: bool) -> list[Problem]:
@@ -301,6 +371,30 @@ def _check_secrets(stack: StackConfig, has_hf_token: bool) -> list[Problem]:
     ]
 
 
+def tensor_parallelism_fits_heads(arch: ModelArchitecture, tensor_parallel_size: int) -> bool:
+    """vLLM's rule: attention heads divide by TP; KV heads divide by TP, or (when fewer)
+    TP divides by them and each is replicated. MLA caches one latent, shared by all."""
+    if arch.num_attention_heads % tensor_parallel_size:
+        return False
+    if arch.attention == "mla":
+        return True
+    kv_heads = arch.num_kv_heads
+    if kv_heads >= tensor_parallel_size:
+        return kv_heads % tensor_parallel_size == 0
+    return tensor_parallel_size % kv_heads == 0
+
+
+def _closest(name: str, choices: list[str], count: int = 5) -> list[str]:
+    """The choices most like `name` (a typo's fix first), then the first ones, `count` in all."""
+    close = difflib.get_close_matches(name, choices, n=count, cutoff=0.5)
+    return (close + [c for c in choices if c not in close])[:count]
+
+
+def _chunked_prefill_disabled(extra_args: list[str]) -> bool:
+    normalized = [arg.replace("_", "-").lower() for arg in extra_args]
+    return "--no-enable-chunked-prefill" in normalized or "--enable-chunked-prefill=false" in normalized
+
+
 class _PoolChecker:
     """Checks one pool; collects problems instead of stopping at the first.
 
@@ -323,18 +417,23 @@ class _PoolChecker:
     def check(self) -> PoolCapacity | None:
         pool = self.pool
         arch = self._model()
-        gpu_product, gpu = self._smallest_gpu()
+        gpus = self._accepted_gpus()
         self._extra_args()
-        self._storage()
-        if arch is None or gpu is None:
+        if arch is None or not gpus:
+            self._storage()
             return None
+        # The pod must fit on any of them: sizing uses the one with the least memory.
+        gpu_product, gpu = min(gpus.items(), key=lambda item: item[1].torch_visible_mib)
         max_model_len = pool.max_model_len or arch.max_context
         checks = [
             self._parallelism(arch, gpu_product, gpu),
             self._context(arch, max_model_len),
             self._quantization(arch),
-            self._dtype(arch, gpu_product, gpu),
+            self._gpu_support(arch, gpus),
+            self._scheduler(gpus, max_model_len),
         ]
+        # After _parallelism: a multi-node replica is several pods.
+        self._storage()
         if not all(checks):
             return None
         return self._fit(arch, gpu_product, gpu, max_model_len)
@@ -347,12 +446,13 @@ class _PoolChecker:
                 "model",
                 self.pool.model,
                 "is not in the model catalog",
-                f"use a catalog model ({', '.join(sorted(catalog))}) or describe it under llm-serving:models",
+                "describe it under llm-serving:models, or use a catalog model such as "
+                + ", ".join(_closest(self.pool.model, sorted(catalog))),
             )
         return arch
 
-    def _smallest_gpu(self) -> tuple[str, GpuModel | None]:
-        """The accepted GPU with the least memory: the pod must fit on any of them."""
+    def _accepted_gpus(self) -> dict[str, GpuModel]:
+        """The GPUs this pool's pods may land on (empty, with a problem, when unknown)."""
         products = self.stack.accepted_products(self.pool)
         catalog = self.stack.gpu_catalog
         if not products:
@@ -363,7 +463,7 @@ class _PoolChecker:
                 "set llm-serving:gpu.products, or gpuProducts on the pool, to nvidia.com/gpu.product "
                 f"label values such as {', '.join(sorted(catalog)[:4])}",
             )
-            return "", None
+            return {}
         unknown = [p for p in products if p not in catalog]
         if unknown:
             self._problem(
@@ -373,20 +473,23 @@ class _PoolChecker:
                 f"use known labels ({', '.join(sorted(catalog))}) or describe the GPU under "
                 "llm-serving:gpus with its memoryMib",
             )
-            return "", None
-        product = min(products, key=lambda p: catalog[p].torch_visible_mib)
-        return product, catalog[product]
+            return {}
+        return {product: catalog[product] for product in products}
 
     def _extra_args(self) -> None:
-        self.problems += _extra_args_problems(
-            f"{self.key}.extraArgs", conflicting_extra_args(self.pool.extra_args)
+        self.problems += input_problems(f"{self.key}.extraArgs", extra_args_problems(self.pool.extra_args))
+        multi_node = self.pool.multi_node
+        interfaces_set = multi_node.nccl_socket_ifname or multi_node.gloo_socket_ifname
+        self.problems += input_problems(
+            f"{self.key}.env", check_env(self.pool.env, MULTI_NODE_ENV if interfaces_set else None)
         )
 
     def _storage(self) -> None:
         cache = self.stack.model_cache
-        if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and self.pool.max_pods > 1:
+        pods = self.pool.max_pods * (self.layout.nodes_per_replica if self.layout else 1)
+        if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and pods > 1:
             self.warnings.append(
-                f"{self.key}: {self.pool.max_pods} pods share one ReadWriteOnce model-cache "
+                f"{self.key}: {pods} pods share one ReadWriteOnce model-cache "
                 "claim; they must all run on one node (set modelCache.pvc.accessMode to "
                 "ReadWriteMany or use modelCache.mode longhorn for a multi-node pool)"
             )
@@ -414,13 +517,17 @@ class _PoolChecker:
                 f"{self.layout.gpus_per_pod} GPUs; tensor parallelism all-reduces every layer over the "
                 "network. Prefer tensorParallelSize = GPUs per node and pipelineParallelSize = nodes"
             )
-        if arch.num_attention_heads % pool.tensor_parallel_size:
-            valid = sizing.valid_tensor_parallel_sizes(arch, limit)
+        if not tensor_parallelism_fits_heads(arch, pool.tensor_parallel_size):
+            valid = [tp for tp in range(1, limit + 1) if tensor_parallelism_fits_heads(arch, tp)]
+            heads = f"{arch.num_attention_heads} attention heads"
+            if arch.attention != "mla":
+                heads += f" and {arch.num_kv_heads} KV heads"
             self._problem(
                 "tensorParallelSize",
                 pool.tensor_parallel_size,
-                f"{pool.model} has {arch.num_attention_heads} attention heads, which is not "
-                f"divisible by {pool.tensor_parallel_size} (vLLM refuses to start)",
+                f"{pool.model} has {heads}, which {pool.tensor_parallel_size} GPUs cannot split "
+                "evenly (vLLM refuses to start: attention heads must divide by it, and KV heads "
+                "divide by it or it by them)",
                 f"use one of {', '.join(map(str, valid))}",
             )
             ok = False
@@ -462,24 +569,65 @@ class _PoolChecker:
             return False
         return True
 
-    def _dtype(self, arch: ModelArchitecture, product: str, gpu: GpuModel) -> bool:
-        if self.pool.dtype == "bfloat16" and not gpu.supports_bfloat16:
-            self._problem(
-                "dtype",
-                self.pool.dtype,
-                f"{product} (compute capability {gpu.compute_capability}) has no bfloat16 support",
-                "use dtype float16, or accept only GPUs of compute capability 8.0 or newer",
+    def _gpu_support(self, arch: ModelArchitecture, gpus: dict[str, GpuModel]) -> bool:
+        """dtype, quantization and KV-cache dtype on every accepted GPU."""
+        pool = self.pool
+        quantization = pool.quantization or arch.quantization
+        found = []
+        for product, gpu in sorted(gpus.items()):
+            # 'auto' takes the checkpoint's dtype; vLLM falls back to float16 where
+            # bfloat16 is missing, so only an explicit bfloat16 is an error.
+            dtype = pool.dtype
+            if dtype == "auto":
+                dtype = arch.default_dtype if gpu.supports_bfloat16 else "float16"
+            found += unsupported_settings(
+                product, gpu.compute_capability, dtype, quantization, pool.kv_cache_dtype
             )
-            return False
-        return True
+        reported: set[str] = set()
+        for item in found:
+            if item.key not in reported:  # one problem per key: the first GPU that fails it
+                reported.add(item.key)
+                self._problem(item.key, item.value, item.reason, item.fix)
+        return not found
+
+    def _scheduler(self, gpus: dict[str, GpuModel], max_model_len: int) -> bool:
+        """vLLM's scheduler limits, with its per-GPU defaults for what is unset."""
+        pool = self.pool
+        ok = True
+        for product, gpu in sorted(gpus.items()):
+            default_tokens, default_seqs = sizing.scheduler_defaults(gpu)
+            tokens = pool.max_num_batched_tokens or default_tokens
+            seqs = pool.max_num_seqs or default_seqs
+            if seqs > tokens:
+                key = "maxNumSeqs" if pool.max_num_seqs else "maxNumBatchedTokens"
+                default_on = "" if pool.max_num_batched_tokens else f", vLLM's default on {product}"
+                self._problem(
+                    key,
+                    pool.max_num_seqs or pool.max_num_batched_tokens,
+                    f"maxNumSeqs ({seqs}) exceeds maxNumBatchedTokens ({tokens}{default_on}); "
+                    "vLLM refuses to start, since every running sequence needs a token per step",
+                    f"set maxNumSeqs to at most {tokens}, or raise maxNumBatchedTokens to at least {seqs}",
+                )
+                return False
+            if _chunked_prefill_disabled(pool.extra_args) and tokens < max_model_len:
+                self._problem(
+                    "maxNumBatchedTokens",
+                    tokens,
+                    f"is below maxModelLen ({max_model_len}) with chunked prefill disabled in extraArgs; "
+                    "vLLM refuses to start, since a prompt must fit one batch",
+                    f"raise maxNumBatchedTokens to {max_model_len} or keep chunked prefill enabled",
+                )
+                ok = False
+                break
+        return ok
 
     def _shape(self, arch: ModelArchitecture, gpu: GpuModel, max_model_len: int) -> sizing.PodShape:
         pool = self.pool
-        release = sizing.vllm_release(self.stack.image_for(pool))
+        release = sizing.vllm_release(self.stack.image_for(self.name))
         if release is not None and release not in sizing.PROFILER_CONSTANTS:
             self.warnings.append(
                 f"{self.key}: sizing reproduces vLLM {sizing.PINNED_VLLM_RELEASE}'s memory profiler; "
-                f"image {self.stack.image_for(pool)} is vLLM {release}, whose activation and "
+                f"image {self.stack.image_for(self.name)} is vLLM {release}, whose activation and "
                 "non-torch memory may differ (raise overheadGib to keep a margin)"
             )
         return sizing.pod_shape(

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 
+from config.escape_hatches import FlagParser, InputProblem, check_arguments
 from config.schema import KvTransferConfig, PoolConfig
 
 # Flag -> the typed config key (under pools.<name>) that owns it.
 TYPED_FLAGS: dict[str, str] = {
     "--model": "model",
     "--served-model-name": "servedModelName",
-    "--revision": "revision",
+    "--revision": "llm-serving:release.modelRevisions",
+    "--tokenizer-revision": "llm-serving:release.modelRevisions",
     "--port": "service.port",
     "--host": "(always all interfaces)",
     "--tensor-parallel-size": "tensorParallelSize",
@@ -40,29 +42,36 @@ TYPED_FLAGS: dict[str, str] = {
 }
 
 
+def normalize_vllm_flag(flag: str) -> str:
+    """A flag as vLLM's FlexibleArgumentParser reads it: `_` becomes `-` in the flag
+    name, and `--json-flag.key` sets one key of a JSON-valued flag, so it is that flag
+    (vllm/utils/argparse_utils.py, v0.19)."""
+    if not flag.startswith("--"):
+        return flag
+    return flag.split(".", 1)[0].replace("_", "-")
+
+
 def flag_name(argument: str) -> str:
-    """'--max-model-len=4096' -> '--max-model-len'."""
-    return argument.split("=", 1)[0]
+    """The flag an extraArgs item sets, as vLLM reads it: '--max_model_len=4096' ->
+    '--max-model-len'."""
+    return normalize_vllm_flag(argument.split("=", 1)[0])
 
 
-def conflicting_flags(extra_args: list[str], owned: dict[str, str]) -> dict[str, str]:
-    """Flags in extraArgs that a typed key already renders: {flag: owning key}.
-
-    `owned` maps each rendered flag to its key: TYPED_FLAGS for vLLM, the router's
-    ROUTER_TYPED_FLAGS for vllm-router."""
-    return {flag_name(arg): owned[flag_name(arg)] for arg in extra_args if flag_name(arg) in owned}
+VLLM_PARSER = FlagParser(program="vLLM", owned=TYPED_FLAGS, normalize=normalize_vllm_flag)
 
 
-def conflicting_extra_args(extra_args: list[str]) -> dict[str, str]:
-    """vLLM flags in a pool's extraArgs that a typed key already renders."""
-    return conflicting_flags(extra_args, TYPED_FLAGS)
+def extra_args_problems(extra_args: list[str]) -> list[InputProblem]:
+    """Problems of a pool's extraArgs (see escape_hatches.py)."""
+    return check_arguments(extra_args, VLLM_PARSER)
 
 
-def render_vllm_args(pool: PoolConfig, max_model_len: int) -> list[str]:
+def render_vllm_args(pool: PoolConfig, max_model_len: int, revision: str | None = None) -> list[str]:
     """The container args for one pool's vLLM server (the model comes first).
 
     `max_model_len` is the resolved value (the pool's, or the model's maximum) so
-    that what sizing checked is exactly what vLLM is told.
+    that what sizing checked is exactly what vLLM is told. `revision` is the model's
+    pinned commit (release.modelRevisions); the tokenizer is read from the same
+    commit unless extraArgs name another tokenizer.
     """
     args = [
         pool.model,
@@ -84,8 +93,10 @@ def render_vllm_args(pool: PoolConfig, max_model_len: int) -> list[str]:
         pool.kv_cache_dtype,
         "--enable-prefix-caching" if pool.enable_prefix_caching else "--no-enable-prefix-caching",
     ]
+    own_tokenizer = not any(flag_name(arg) == "--tokenizer" for arg in pool.extra_args)
     optional = {
-        "--revision": pool.revision,
+        "--revision": revision,
+        "--tokenizer-revision": revision if own_tokenizer else None,
         "--max-num-seqs": pool.max_num_seqs,
         "--max-num-batched-tokens": pool.max_num_batched_tokens,
         "--quantization": pool.quantization,

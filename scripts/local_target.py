@@ -7,15 +7,16 @@ these differences, each printed with its reason on every run:
 - Helm add-ons (GPU Operator, Longhorn, kube-prometheus-stack, the LeaderWorkerSet
   controller, the gateway implementation) off: their charts cannot be fetched
   offline (the local cluster runs its own LeaderWorkerSet controller).
-- The API key comes from a Secret made here (`auth.existingSecret`), not from
-  random.RandomPassword: the random provider cannot be built on machines that reach
-  only package registries (README, "Running the engine").
-- The namespace is made here (`createNamespace: false`), since that Secret must
-  exist in it first.
 - Without an `hfToken`, a placeholder Secret stands in (`huggingFace.existingSecret`):
-  nothing is downloaded on fake nodes.
+  nothing is downloaded on fake nodes. The namespace is made here
+  (`createNamespace: false`), since that Secret must exist in it first.
 - Claims of a storage class with no provisioner here (Longhorn's, a named `pvc`
   class) get a pre-bound hostPath volume, as the provisioner would provide.
+- The Ingress is not awaited (`pulumi.com/skipAwait`): no ingress controller runs
+  here to give it an address.
+
+The API key is the stack's own: random.RandomPassword, with the random provider
+built by scripts/tools.sh.
 
 Usage: python scripts/local_target.py STACK [--namespace NS] [--out FILE]
 creates the stack in the local backend if needed and prints the path of the config
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -43,7 +43,6 @@ from config.schema import StackConfig  # noqa: E402
 from local_cluster import KUBECONFIG, ClusterError, kubectl  # noqa: E402
 
 NAMESPACE = "llm-serving"
-API_KEY_SECRET = "vllm-api-key-local"
 HF_TOKEN_SECRET = "hf-token-local"
 
 
@@ -87,9 +86,10 @@ def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
             skipped.append(".".join(path))
     config["llm-serving:namespace"] = namespace
     config["llm-serving:createNamespace"] = False
-    auth = config.get("llm-serving:auth", {})
-    if auth.get("enabled", True) and not auth.get("existingSecret"):
-        config["llm-serving:auth"] = {**auth, "existingSecret": API_KEY_SECRET}
+    ingress = config.get("llm-serving:ingress", {})
+    if ingress.get("enabled"):
+        annotations = {**ingress.get("annotations", {}), "pulumi.com/skipAwait": "true"}
+        config["llm-serving:ingress"] = {**ingress, "annotations": annotations}
     hugging_face = config.get("llm-serving:huggingFace", {})
     if "llm-serving:hfToken" not in config and not hugging_face.get("existingSecret"):
         config["llm-serving:huggingFace"] = {**hugging_face, "existingSecret": HF_TOKEN_SECRET}
@@ -159,6 +159,8 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
 
     for addon in skipped:
         note(f"skipped {addon}: Helm charts cannot be fetched offline")
+    if stack.ingress.enabled:
+        note("Ingress not awaited (pulumi.com/skipAwait): no ingress controller gives it an address here")
     objects: list[dict] = [
         {
             "apiVersion": "v1",
@@ -175,12 +177,6 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
         input_text=json.dumps(objects[0]),
     )
     existing = set(kubectl("get", "secrets", "-n", namespace, "-o", "name").split())
-    if config["llm-serving:auth"].get("existingSecret") == API_KEY_SECRET:
-        note(f"API key: Secret {API_KEY_SECRET} made here (no random provider on this machine)")
-        if f"secret/{API_KEY_SECRET}" not in existing:
-            objects.append(
-                secret(API_KEY_SECRET, namespace, stack.auth.secret_key, secrets.token_urlsafe(36))
-            )
     if config.get("llm-serving:huggingFace", {}).get("existingSecret") == HF_TOKEN_SECRET:
         note(f"no hfToken set: placeholder Secret {HF_TOKEN_SECRET} (fake nodes download nothing)")
         if f"secret/{HF_TOKEN_SECRET}" not in existing:

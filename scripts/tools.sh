@@ -7,10 +7,10 @@
 #
 # Tools: promtool (Prometheus' rule checker), kube-apiserver, kube-controller-manager,
 # kube-scheduler and kubectl (one Kubernetes release), etcd, kwok, and the Pulumi
-# engine: the CLI, its Python language host and the kubernetes resource plugin, and
-# the LeaderWorkerSet controller (sigs.k8s.io/lws) that multi-node pools need, and
-# the Gateway API Inference Extension's endpoint picker (epp), whose flag parser the
-# tests run.
+# engine: the CLI, its Python language host and the kubernetes and random resource
+# plugins, and the LeaderWorkerSet controller (sigs.k8s.io/lws) that multi-node pools
+# need, and the Gateway API Inference Extension's endpoint picker (epp), whose flag
+# parser the tests run.
 # Cache root: $LLM_SERVING_TOOLS, default ~/.cache/llm-serving/tools. Wrapper modules
 # for projects whose go.mod has local replace lines are generated there at build time.
 set -euo pipefail
@@ -31,11 +31,15 @@ PULUMI_VERSION="3.259.0"
 PYTHON_HOST_VERSION="3.68.0"
 K8S_PROVIDER_MODULE_VERSION="v4.0.0-20260115033456-f47bc2d6f199"
 K8S_PROVIDER_VERSION="4.24.1"
+# The random provider: the Terraform provider at one commit, bridged by
+# pulumi-terraform-bridge with our configuration (scripts/pulumi-resource-random),
+# installed as the version the pinned pulumi-random SDK requests.
+RANDOM_PROVIDER_VERSION="4.21.4"
 # The LeaderWorkerSet controller; keep equal to LWS_CHART_VERSION in config/schema.py.
 LWS_VERSION="0.9.0"
 # The endpoint picker; keep equal to the EPP image tag in config/schema.py.
 GAIE_VERSION="1.5.0"
-ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes lws epp"
+ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes pulumi-resource-random lws epp"
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 tool_dir() {
@@ -49,6 +53,7 @@ tool_dir() {
     pulumi-language-python | pulumi-language-python-exec)
       echo "$TOOLS_ROOT/pulumi-language-python/v$PYTHON_HOST_VERSION" ;;
     pulumi-resource-kubernetes) echo "$TOOLS_ROOT/pulumi-resource-kubernetes/v$K8S_PROVIDER_VERSION" ;;
+    pulumi-resource-random) echo "$TOOLS_ROOT/pulumi-resource-random/v$RANDOM_PROVIDER_VERSION" ;;
     lws | lws-controller | lws-crds) echo "$TOOLS_ROOT/lws/v$LWS_VERSION" ;;
     epp) echo "$TOOLS_ROOT/epp/v$GAIE_VERSION" ;;
     *) echo "unknown tool: $1" >&2; return 2 ;;
@@ -267,6 +272,28 @@ PY
   cd - >/dev/null && rm -rf "$dir"
 }
 
+# The module in scripts/pulumi-resource-random (its go.sum pins every hash) is
+# copied to the cache; its schema generator runs first and writes the schema and
+# bridge metadata that the plugin then embeds.
+build_pulumi-resource-random() {
+  local dir ldflags
+  dir="$(tool_dir pulumi-resource-random)/src"
+  ldflags="-s -w -X main.version=$RANDOM_PROVIDER_VERSION"
+  rm -rf "$dir" && mkdir -p "$dir" && cp -R "$SCRIPTS_DIR/pulumi-resource-random/." "$dir/" && cd "$dir"
+  step pulumi-resource-random "compile the schema generator (pulumi-tfgen-random)"
+  CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags "$ldflags" -o pulumi-tfgen-random \
+    ./cmd/pulumi-tfgen-random || fail pulumi-resource-random "go build pulumi-tfgen-random"
+  step pulumi-resource-random "generate schema.json and bridge-metadata.json"
+  ./pulumi-tfgen-random schema --out cmd/pulumi-resource-random --skip-docs --skip-examples ||
+    fail pulumi-resource-random "pulumi-tfgen-random schema"
+  step pulumi-resource-random "compile the plugin"
+  CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags "$ldflags" -o ../pulumi-resource-random.tmp \
+    ./cmd/pulumi-resource-random || fail pulumi-resource-random "go build pulumi-resource-random"
+  cp cmd/pulumi-resource-random/schema.json ../schema.json
+  mv ../pulumi-resource-random.tmp ../pulumi-resource-random
+  cd - >/dev/null && rm -rf "$dir"
+}
+
 # The controller is the module's ./cmd package (the binary would be named "cmd"),
 # built in the downloaded module with its own go.sum; its CRDs (LeaderWorkerSet,
 # DisaggregatedSet) and webhook configurations are copied beside it for the local
@@ -333,6 +360,7 @@ version_of() {
     pulumi) echo "v$PULUMI_VERSION" ;;
     pulumi-language-python) echo "v$PYTHON_HOST_VERSION" ;;
     pulumi-resource-kubernetes) echo "v$K8S_PROVIDER_VERSION ($K8S_PROVIDER_MODULE_VERSION)" ;;
+    pulumi-resource-random) echo "v$RANDOM_PROVIDER_VERSION" ;;
     lws) echo "v$LWS_VERSION" ;;
     epp) echo "v$GAIE_VERSION" ;;
   esac

@@ -78,6 +78,9 @@ class ProgramRun:
         """Every Kubernetes object as it would reach the API server (no Helm releases)."""
         return [r.manifest for r in self.resources if r.is_kubernetes_object]
 
+    def manifests_of_kind(self, kind: str) -> list[dict]:
+        return [r.manifest for r in self.of_kind(kind)]
+
     def kinds(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for resource in self.resources:
@@ -198,3 +201,41 @@ def run_program(
     run.outputs = _plain(rpc.deserialize_properties(wire))
     run.outputs_wire = json_format.MessageToDict(wire)
     return run
+
+
+# Larger than any message the program should print; the limit the issue sets is 2 kB.
+MAX_MESSAGE_BYTES = 2048
+
+
+@dataclass
+class Outcome:
+    """How one run of the program ended: `error` is the RunError's message, or None."""
+
+    run: ProgramRun
+    error: str | None
+
+
+def run_outcome(structured_config: dict[str, Any], **kwargs: Any) -> Outcome:
+    """Run the program; a `pulumi.RunError` is an outcome, anything else propagates
+    (a traceback is a failure of the test)."""
+    run = ProgramRun()
+    try:
+        run_program(structured_config, run=run, **kwargs)
+    except pulumi.RunError as error:
+        return Outcome(run, str(error))
+    return Outcome(run, None)
+
+
+def clean_refusal_problems(outcome: Outcome, secrets: list[str]) -> list[str]:
+    """What is wrong with a refusal: it must register nothing, stay under 2 kB, name a
+    key under a config namespace, and contain none of `secrets`."""
+    message = outcome.error or ""
+    found = []
+    if outcome.run.resources:
+        found.append(f"registered {len(outcome.run.resources)} resources before failing")
+    if len(message.encode()) > MAX_MESSAGE_BYTES:
+        found.append(f"message of {len(message.encode())} bytes")
+    if not message.startswith("invalid stack config") or ":" not in message.split(": ", 1)[-1]:
+        found.append("message names no key")
+    found += [f"echoes a secret ({secret[:6]}...)" for secret in secrets if secret and secret in message]
+    return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 
 import pytest
 
@@ -22,6 +23,7 @@ from cluster_checks import (
     assert_every_service_has_a_ready_endpoint_per_replica,
     assert_gpu_pods_on_accepted_products_without_oversubscription,
 )
+from components.namespace_quota import quantity
 from harness import ROOT, ProgramRun, run_program, stack_file_config
 from kube import apply, delete, kubectl, prebound_volume
 
@@ -113,10 +115,45 @@ def test_every_service_has_ready_endpoints_for_every_pod(deployed):
     assert_every_service_has_a_ready_endpoint_per_replica(deployed[0])
 
 
+def test_guards_and_edge_were_accepted_as_sent(deployed):
+    """NetworkPolicies, the Ingress, the quota and the LimitRange passed the API server's
+    own validation and were stored as sent (quantities compared as numbers: the API
+    server rewrites 563200Mi as 550Gi); the quota controller counted the running stack."""
+    namespace, _, objects, _ = deployed
+
+    def stored(obj: dict) -> dict:
+        return json.loads(
+            kubectl("get", f"{obj['kind']}/{obj['metadata']['name']}", "-n", namespace, "-o", "json")
+        )
+
+    by_kind: dict[str, list[dict]] = {}
+    for obj in objects:
+        by_kind.setdefault(obj["kind"], []).append(obj)
+    assert by_kind["NetworkPolicy"] and by_kind["ResourceQuota"] and by_kind["LimitRange"]
+    for obj in by_kind["NetworkPolicy"] + by_kind.get("Ingress", []):
+        assert stored(obj)["spec"] == obj["spec"], obj["metadata"]["name"]
+    for obj in by_kind["LimitRange"]:
+        for sent, kept in zip(obj["spec"]["limits"], stored(obj)["spec"]["limits"], strict=True):
+            assert {k: quantity(v) for k, v in sent["max"].items()} == {
+                k: quantity(v) for k, v in kept["max"].items()
+            }
+    (quota,) = by_kind["ResourceQuota"]
+    hard = {key: quantity(value) for key, value in quota["spec"]["hard"].items()}
+    deadline = time.monotonic() + 30
+    while True:
+        status = stored(quota).get("status", {})
+        if status.get("used") or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert {key: quantity(value) for key, value in status["hard"].items()} == hard
+    for key, used in status["used"].items():
+        assert quantity(used) <= hard[key], key
+
+
 def test_custom_resources_were_accepted_by_their_crds(deployed):
     namespace, _, objects, _ = deployed
     for obj in objects:
-        if obj["apiVersion"].startswith(("monitoring.coreos.com", "keda.sh")):
+        if obj["apiVersion"].startswith(("monitoring.coreos.com", "keda.sh", "traefik.io")):
             stored = json.loads(
                 kubectl("get", f"{obj['kind']}/{obj['metadata']['name']}", "-n", namespace, "-o", "json")
             )

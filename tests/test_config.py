@@ -7,6 +7,7 @@ from typing import get_args
 
 import pytest
 
+from config import credentials, kube_types, loader
 from config.errors import ConfigError
 from config.loader import parse_stack_config
 from config.schema import VLLM_IMAGE, StackConfig
@@ -35,7 +36,7 @@ def test_minimal_config_takes_documented_defaults():
     pool = stack.pools["chat"]
     assert stack.namespace == "llm-serving"
     assert stack.auth.enabled
-    assert stack.image_for(pool) == VLLM_IMAGE
+    assert stack.image_for("chat") == VLLM_IMAGE
     assert pool.replicas == 1 and pool.gpu_memory_utilization == 0.9
     assert pool.rollout.max_surge == 0
     assert pool.probes.startup_timeout_seconds >= 1800
@@ -49,13 +50,13 @@ def test_max_model_len_defaults_to_the_models_context():
 
 def test_misspelled_top_level_key_is_named_with_a_suggestion():
     message = error_of({**config(), "namespce": "x"})
-    assert 'llm-serving:namespce = "x": unknown key' in message
+    assert "llm-serving:namespce: unknown key" in message and '"x"' not in message
     assert "did you mean 'namespace'" in message
 
 
 def test_misspelled_pool_key_is_named_with_its_path():
     message = error_of(config(tensorParalelSize=2))
-    assert "llm-serving:pools.chat.tensorParalelSize = 2: unknown key" in message
+    assert "llm-serving:pools.chat.tensorParalelSize: unknown key" in message
     assert "did you mean 'tensorParallelSize'" in message
 
 
@@ -63,7 +64,7 @@ def test_misspelled_nested_section_key_lists_the_accepted_keys_when_nothing_is_c
     values = config()
     values["modelCache"] = {"zzz": 1}
     message = error_of(values)
-    assert "llm-serving:modelCache.zzz = 1: unknown key" in message
+    assert "llm-serving:modelCache.zzz: unknown key" in message
     assert "hostPath" in message and "longhorn" in message
 
 
@@ -88,7 +89,7 @@ def test_every_problem_is_reported_at_once():
 
 def test_pool_names_must_be_dns_labels():
     message = error_of({"pools": {"Chat_Pool": {"model": LLAMA_8B}}})
-    assert "llm-serving:pools.Chat_Pool" in message and "DNS-1123" in message
+    assert "llm-serving:pools.Chat_Pool" in message and "DNS-1035" in message
 
 
 def test_at_least_one_pool_is_required():
@@ -97,13 +98,14 @@ def test_at_least_one_pool_is_required():
 
 @pytest.mark.parametrize("image", ["vllm/vllm-openai", "vllm/vllm-openai:latest"])
 def test_images_must_be_pinned(image):
-    message = error_of(config(image=image))
-    assert "llm-serving:pools.chat.image" in message and "pinned" in message
+    message = error_of({**config(), "release": {"images": {"pools": {"chat": image}}}})
+    assert "llm-serving:release.images.pools.chat" in message and "pinned" in message
 
 
 def test_digest_pinned_image_is_accepted():
-    stack, _ = parse(config(image="vllm/vllm-openai@sha256:" + "a" * 64))
-    assert stack.pools["chat"].image.endswith("a" * 64)
+    digest = "vllm/vllm-openai@sha256:" + "a" * 64
+    stack, _ = parse({**config(), "release": {"images": {"pools": {"chat": digest}}}})
+    assert stack.image_for("chat") == digest
 
 
 def test_llama_70b_on_one_l40_fails_suggesting_tp_and_quantization():
@@ -228,8 +230,8 @@ def test_bfloat16_on_a_gpu_without_it_fails():
 
 def test_extra_args_cannot_repeat_a_typed_flag():
     message = error_of(config(extraArgs=["--max-model-len=4096", "--enable-chunked-prefill"]))
-    assert 'llm-serving:pools.chat.extraArgs = "--max-model-len"' in message
-    assert "maxModelLen" in message
+    assert "llm-serving:pools.chat.extraArgs[0]: sets --max-model-len" in message
+    assert "maxModelLen" in message and "4096" not in message
     assert "--enable-chunked-prefill" not in message
 
 
@@ -314,6 +316,155 @@ def test_readme_documents_every_config_key():
     assert "`hfToken`" in section
 
 
+# --- the vocabulary of validated strings (config/kube_types.py) --------------------------
+
+VOCABULARY = {
+    kube_types.dns_1123_label: (
+        ["a", "llm-serving", "0abc", "a" * 63],
+        ["", "A", "a_b", "-a", "a-", "a\n", "a" * 64],
+    ),
+    kube_types.dns_1035_label: (["chat", "a1-b"], ["1chat", "chat\n", "Chat"]),
+    kube_types.dns_1123_subdomain: (["team.hf-token", "a.b.c"], ["a..b", ".a", "a.", "A.b", "a b", "a.b\n"]),
+    kube_types.label_key: (
+        ["release", "nvidia.com/gpu.product", "a_b.c"],
+        ["/a", "a/", "a b", "-a", "A/b", "x/y/z"],
+    ),
+    kube_types.label_value: (["", "NVIDIA-L40", "1"], ["a b", "-a", "a" * 64, "a\n"]),
+    kube_types.taint_key: (["nvidia.com/gpu"], ["nvidia.com/gpu ", "nvidia.com/"]),
+    kube_types.env_var_name: (["HF_HOME", "_x"], ["1X", "A-B", "A B", "A\n"]),
+    kube_types.quantity: (
+        ["8", "500m", "32Gi", "0.5", "1e3", "1.5Ti"],
+        ["", "8 ", "32GB", "-1", "32Gi\n", "1..5"],
+    ),
+    kube_types.positive_quantity: (["1", "100m"], ["0", "0.0", "0Gi"]),
+    kube_types.absolute_path: (
+        ["/var/lib/models", "/a"],
+        ["/", "a", "/a/../b", "/a/", "//a", "/a/./b", "/a\n"],
+    ),
+    kube_types.pinned_image: (
+        [
+            "vllm/vllm-openai:v0.19.1",
+            "registry.example.com:5000/team/img:1",
+            "img@sha256:" + "a" * 64,
+            "localhost/img:v1",
+            "img:v1@sha256:" + "b" * 64,
+        ],
+        [
+            "vllm/vllm-openai",
+            "vllm/vllm-openai:latest",
+            "img:",
+            "img@sha256:abc",
+            "img: v1",
+            "img:v1\n",
+            "Img:v1",
+            "VLLM/img:v1",
+            "img@md5:" + "a" * 32,
+            "img:" + "a" * 129,
+        ],
+    ),
+    kube_types.prometheus_duration: (["30s", "1h30m", "500ms", "1d"], ["", "1m1h", "5 m", "5m\n", "5"]),
+}
+
+
+@pytest.mark.parametrize(
+    "validator, valid, invalid",
+    [(v, ok, bad) for v, (ok, bad) in VOCABULARY.items()],
+    ids=lambda x: getattr(x, "__name__", ""),
+)
+def test_each_string_type_matches_the_whole_string(validator, valid, invalid):
+    for value in valid:
+        assert validator(value) == value
+    for value in invalid:
+        with pytest.raises(ValueError):
+            validator(value)
+
+
+def test_numbers_are_quantities_and_booleans_are_not():
+    values = config(maxModelLen=8192, resources={"cpu": 8, "memory": "16Gi"}, shm={"size": 2.5})
+    stack, _ = parse(values)
+    assert stack.pools["chat"].resources.cpu == "8" and stack.pools["chat"].shm.size == "2.5"
+    assert "llm-serving:pools.chat.resources.cpu" in error_of(config(resources={"cpu": True}))
+
+
+def test_credentials_are_recognized_by_name_and_by_value():
+    for name in [
+        "hfToken",
+        "--hf_token",
+        "HF_TOKEN",
+        "api-key",
+        "--api-key",
+        "DB_PASSWORD",
+        "AWS_SECRET_ACCESS_KEY",
+    ]:
+        assert credentials.is_credential_name(name), name
+    for name in [
+        "--max-num-batched-tokens",
+        "--rate-limit-tokens-per-second",
+        "--tokenizer",
+    ]:
+        assert not credentials.is_credential_name(name), name
+    for value in [
+        "hf_" + "a1B2" * 9,
+        "sk-" + "x" * 40,
+        "eyJhbGciOiJIUzI1NiJ9.e30.x",
+        "Zq8Lr2Xv7Nw4Ks9Bt1Mc6Pd3Hf5Jg0Yh",
+    ]:
+        assert credentials.looks_like_credential(value), value
+    for value in ["meta-llama/Llama-3.1-8B-Instruct", "/var/lib/llm-models", "a" * 40, "0" * 40, "a1b2c3" * 7,
+                  "llama-3-1-8b-decode-prefetch", "NVIDIA-A100-SXM4-80GB"]:  # fmt: skip
+        assert not credentials.looks_like_credential(value), value
+
+
+def test_a_message_of_many_problems_stays_under_two_kilobytes():
+    pools = {f"pool-{i}": {"model": LLAMA_8B, "replicas": "x" * 300, "nope": "y"} for i in range(40)}
+    message = error_of({"gpu": {"products": ["NVIDIA-L40"]}, "pools": pools})
+    assert len(message.encode()) < 2048
+    assert "more; fix the problems above" in message
+
+
+def test_user_chosen_keys_are_escaped_and_token_like_keys_masked():
+    token_key = "Zq8Lr2Xv7Nw4Ks9Bt1Mc6Pd3Hf5Jg0Yh"
+    message = error_of({**config(maxModelLen=8192), "models": {"a\nb": {}, token_key: {}}})
+    assert (
+        'models."a\\nb"' in message
+        and "\n  - llm-serving:models.<a key that looks like a credential>" in message
+    )
+    assert token_key not in message and "a\nb" not in message
+
+
+def test_union_branches_are_one_problem_at_one_key():
+    message = error_of(config(env={"X": {"value": 1, "secretKeyRef": "s"}}))
+    assert "llm-serving:pools.chat.env.X" in message
+    assert "function-after" not in message and "[key]" not in message
+
+
+def test_engine_scalars_are_decoded_by_the_schema_type():
+    values = loader.namespace_values(
+        {"llm-serving:createNamespace": "false", "llm-serving:namespace": "true"}
+    )
+    assert values == {"createNamespace": False, "namespace": "true"}
+
+
+def test_unknown_config_namespaces_are_refused_with_a_suggestion():
+    problems = loader.check_namespaces(
+        ["llm-serving:pools", "kubernetes:context", "llm-servng:monitoring", "acme:x"]
+    )
+    rendered = [problem.render() for problem in problems]
+    assert len(rendered) == 2
+    assert rendered[0].startswith("acme:x:") and "remove it" in rendered[0]
+    assert (
+        rendered[1].startswith("llm-servng:monitoring:")
+        and "did you mean 'llm-serving:monitoring'" in rendered[1]
+    )
+
+
+def test_quoted_user_input_is_redacted_in_reasons():
+    text = credentials.redact(
+        "hf_" + "0" * 34 + " not in the GPU catalog (NVIDIA-A100-80GB-PCIe, Qwen/Qwen3-0.6B)"
+    )
+    assert text == "<redacted> not in the GPU catalog (NVIDIA-A100-80GB-PCIe, Qwen/Qwen3-0.6B)"
+
+
 def test_refusal_shows_every_term_of_vllms_sum():
     values = config()
     values["gpu"]["products"] = ["NVIDIA-L4"]
@@ -354,7 +505,8 @@ def test_hybrid_model_fits_a_context_whose_full_attention_count_would_not():
 
 
 def test_image_of_another_vllm_release_warns_that_sizing_is_calibrated_for_the_pinned_one():
-    _, report = parse(config(maxModelLen=8192, image="vllm/vllm-openai:v0.21.0"))
+    other_release = {"images": {"pools": {"chat": "vllm/vllm-openai:v0.21.0"}}}
+    _, report = parse({**config(maxModelLen=8192), "release": other_release})
     assert any("vLLM 0.21" in warning and "overheadGib" in warning for warning in report.warnings)
     _, pinned = parse(config(maxModelLen=8192))
     assert not any("vLLM 0.19's memory profiler" in warning for warning in pinned.warnings)

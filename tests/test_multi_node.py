@@ -106,6 +106,18 @@ def test_tensor_parallelism_across_nodes_is_allowed_with_a_warning():
     assert any("spans nodes" in warning for warning in report.warnings)
 
 
+def test_the_executor_backend_is_ours_in_a_multi_node_pool():
+    message = error_of(pool_config(extraArgs=["--distributed-executor-backend=mp"]))
+    assert "llm-serving:pools.big.extraArgs[0]: sets --distributed-executor-backend" in message
+
+
+def test_pods_of_a_group_count_for_a_shared_read_write_once_claim():
+    values = pool_config(replicas=1)
+    values["modelCache"] = {"mode": "pvc"}
+    _, report = parse(values)
+    assert any("2 pods share one ReadWriteOnce" in warning for warning in report.warnings)
+
+
 def test_hostname_cannot_be_the_exclusive_topology():
     message = error_of(pool_config(multiNode={"topologyKey": "kubernetes.io/hostname"}))
     assert "llm-serving:pools.big.multiNode.topologyKey" in message and "spans several nodes" in message
@@ -164,6 +176,7 @@ def test_the_leader_starts_the_ray_head_then_vllm_with_tp_per_node_and_pp_per_no
     assert args[args.index("--tensor-parallel-size") + 1] == "8"
     assert args[args.index("--pipeline-parallel-size") + 1] == "2"
     assert args[args.index("--distributed-executor-backend") + 1] == "ray"
+    assert {"name": "ray", "containerPort": 6379} in container["ports"]
 
 
 def test_workers_join_the_leaders_ray_head_and_serve_nothing(example_run):

@@ -77,7 +77,7 @@ def test_prod_is_eight_prefill_and_eight_decode_pods_of_one_gpu(prod):
         assert deployment.inputs["spec"]["replicas"] == 8
         vllm = container(deployment, "vllm")
         assert vllm["args"][0] == "meta-llama/Llama-3.1-8B-Instruct"
-        assert vllm["resources"]["limits"] == {"memory": "100Gi", "nvidia.com/gpu": "1"}
+        assert vllm["resources"]["limits"] == {"cpu": "22", "memory": "100Gi", "nvidia.com/gpu": "1"}
         assert vllm["resources"]["requests"]["cpu"] == "22"
     assert prod.outputs["capacity"]["totalGpus"] == 16
 
@@ -358,7 +358,8 @@ def test_data_parallel_size_needs_services_discovery():
 
 def test_router_extra_args_cannot_repeat_a_rendered_flag():
     message = error_of(pd_values(extraArgs=["--host=127.0.0.1", "--retry-max-retries", "3"]))
-    assert 'llm-serving:pdStacks.chat.router.extraArgs = "--host"' in message
+    assert "llm-serving:pdStacks.chat.router.extraArgs[0]: sets --host" in message
+    assert "127.0.0.1" not in message
     assert "--retry-max-retries" not in message
 
 

@@ -122,6 +122,20 @@ def env_of(container: dict) -> dict:
     return {e["name"]: e for e in container.get("env", [])}
 
 
+def hf_token_file_reference(pod: dict, container: dict) -> dict:
+    """{name, key} of the Secret the container reads HF_TOKEN_PATH from, following the
+    variable to its mount and the mount to its volume; never an HF_TOKEN variable."""
+    env = env_of(container)
+    assert "HF_TOKEN" not in env
+    path = env["HF_TOKEN_PATH"]["value"]
+    (mount,) = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    file_name = path.removeprefix(mount["mountPath"] + "/")
+    (item,) = [i for i in volume["secret"]["items"] if i["path"] == file_name]
+    return {"name": volume["secret"]["secretName"], "key": item["key"]}
+
+
 def matches(selector: dict, labels: dict) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
@@ -254,13 +268,16 @@ def test_images_are_pinned(stack_run):
 def test_pods_read_credentials_from_secrets_the_stack_creates(stack_run):
     secrets = {s.inputs["metadata"]["name"]: s for s in stack_run.of_kind("Secret")}
     for _, role, template in vllm_templates(stack_run):
-        env = env_of(template_container(template))
+        container = template_container(template)
+        env = env_of(container)
+        references = [hf_token_file_reference(template["spec"], container)]
         # Multi-node workers serve no API: they never get the API key.
-        variables = ("HF_TOKEN",) if role == "worker" else ("HF_TOKEN", "VLLM_API_KEY")
-        assert role != "worker" or "VLLM_API_KEY" not in env
-        for variable in variables:
-            reference = env[variable]["valueFrom"]["secretKeyRef"]
-            assert "value" not in env[variable]
+        if role == "worker":
+            assert "VLLM_API_KEY" not in env
+        else:
+            assert "value" not in env["VLLM_API_KEY"]
+            references.append(env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"])
+        for reference in references:
             secret = secrets[reference["name"]]
             assert reference["key"] in secret.inputs["stringData"]
 
@@ -314,6 +331,14 @@ def test_outputs_give_urls_commands_and_capacity(stack_run):
 # --- the two stacks, as the seeds describe them ----------------------------
 
 
+SEED_002_MODELS = {
+    "llama-3-1-8b": ("meta-llama/Llama-3.1-8B-Instruct", 32768),
+    "mixtral-8x7b": ("TheBloke/Mixtral-8x7B-Instruct-v0.1-AWQ", 16384),
+    "deepseek-coder-v2-lite": ("deepseek-ai/DeepSeek-Coder-V2-Lite-Instruct", 65536),
+    "llama-3-1-8b-multi": ("meta-llama/Llama-3.1-8B-Instruct", 32768),
+}
+
+
 def test_dev_is_seed_002_on_a_workstation():
     run = run_program(stack_file_config(ROOT / "Pulumi.dev.yaml"))
     volume = run.of_kind("PersistentVolume")[0].inputs
@@ -322,16 +347,35 @@ def test_dev_is_seed_002_on_a_workstation():
     assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
     assert volume["spec"]["claimRef"]["name"] == "model-cache"
     assert claim["spec"]["storageClassName"] == ""
-    llama = run.one("Deployment", "llama-3-1-8b")
-    args = vllm_container(llama)["args"]
-    assert args[args.index("--max-model-len") + 1] == "32768"
-    service = run.one("Service", "llama-3-1-8b").inputs["spec"]
+    # Three models at seed 002's context lengths and engine settings, one GPU each.
+    for pool, (model, context) in SEED_002_MODELS.items():
+        args = vllm_container(run.one("Deployment", pool))["args"]
+        assert args[0] == model
+        assert args[args.index("--max-model-len") + 1] == str(context)
+        assert args[args.index("--gpu-memory-utilization") + 1] == "0.95"
+        assert "--enable-prefix-caching" in args
+        capacity = run.outputs["capacity"]["pools"][pool]
+        assert capacity["gpuProduct"] in {"NVIDIA-L40", "NVIDIA-L40S"} and capacity["gpusPerPod"] == 1
+        assert capacity["maxConcurrentFullLengthSequencesPerPod"] >= 1
+    # The multi-replica pool: ClientIP affinity for an hour, an HPA up to 3 pods.
+    service = run.one("Service", "llama-3-1-8b-multi").inputs["spec"]
     assert service["sessionAffinity"] == "ClientIP"
     assert service["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] == 3600
-    assert len(run.of_kind("Deployment")) == 2
-    capacity = run.outputs["capacity"]["pools"]["llama-3-1-8b"]
-    assert capacity["gpuProduct"] in {"NVIDIA-L40", "NVIDIA-L40S"}
-    assert capacity["maxConcurrentFullLengthSequencesPerPod"] >= 1
+    (hpa,) = run.of_kind("HorizontalPodAutoscaler")
+    assert hpa.inputs["spec"]["scaleTargetRef"]["name"] == "llama-3-1-8b-multi"
+    assert hpa.inputs["spec"]["maxReplicas"] == 3
+    assert run.outputs["capacity"]["totalGpus"] == 6
+    # The edge, the guards and monitoring.
+    (ingress,) = run.of_kind("Ingress")
+    assert ingress.inputs["spec"]["ingressClassName"] == "traefik"
+    assert ingress.inputs["spec"]["tls"][0]["hosts"] == ["llm.university.local"]
+    assert {m.inputs["spec"].keys().__iter__().__next__() for m in run.of_kind("Middleware")} == {
+        "rateLimit",
+        "stripPrefixRegex",
+    }
+    assert run.of_kind("NetworkPolicy") and run.of_kind("ResourceQuota") and run.of_kind("LimitRange")
+    assert len(run.of_kind("ServiceMonitor")) == 4
+    assert len(run.of_kind("Deployment")) == 4
 
 
 def test_seed_000_example_is_sixteen_pods_behind_one_service():
@@ -357,11 +401,14 @@ def test_seed_000_example_is_sixteen_pods_behind_one_service():
 def test_prefetch_job_downloads_each_model_once_and_pools_wait_for_it():
     run = run_program(dev_config())
     jobs = run.of_kind("Job")
-    assert len(jobs) == 2
+    # Four pools, three models: the two Llama pools share one download.
+    assert len(jobs) == 3
     for job in jobs:
         container = job.inputs["spec"]["template"]["spec"]["containers"][0]
         assert container["command"][:2] == ["hf", "download"]
-        assert env_of(container)["HF_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "hf-token"
+        assert (
+            hf_token_file_reference(job.inputs["spec"]["template"]["spec"], container)["name"] == "hf-token"
+        )
     for deployment in run.of_kind("Deployment"):
         model = vllm_container(deployment)["args"][0]
         (job,) = [
@@ -374,7 +421,7 @@ def test_two_pools_of_one_model_share_one_prefetch():
     config = dev_config()
     config[POOLS]["llama-copy"] = dict(config[POOLS]["llama-3-1-8b"])
     run = run_program(config)
-    assert len(run.of_kind("Job")) == 2
+    assert len(run.of_kind("Job")) == 3
 
 
 def test_cache_volumes_are_kept_on_destroy_unless_told_otherwise():
@@ -393,7 +440,7 @@ def test_pvc_mode_gives_each_pool_its_own_claim():
     config["llm-serving:modelCache"] = {"mode": "pvc", "pvc": {"storageClassName": "local-path"}}
     run = run_program(config)
     claims = {c.inputs["metadata"]["name"]: c for c in run.of_kind("PersistentVolumeClaim")}
-    assert set(claims) == {"llama-3-1-8b-model-cache", "qwen-2-5-0-5b-model-cache"}
+    assert set(claims) == {f"{pool}-model-cache" for pool in SEED_002_MODELS}
     assert all(c.inputs["spec"]["storageClassName"] == "local-path" for c in claims.values())
     for deployment in run.of_kind("Deployment"):
         (volume,) = [v for v in pod_spec(deployment)["volumes"] if "persistentVolumeClaim" in v]
@@ -432,7 +479,9 @@ def test_hpa_targets_the_deployment_on_queue_depth():
         dev_config(), "llama-3-1-8b", autoscaling={"mode": "hpa", "minReplicas": 1, "maxReplicas": 3}
     )
     run = run_program(config)
-    (hpa,) = run.of_kind("HorizontalPodAutoscaler")
+    (hpa,) = [
+        h for h in run.of_kind("HorizontalPodAutoscaler") if h.inputs["metadata"]["name"] == "llama-3-1-8b"
+    ]
     deployment = run.one("Deployment", "llama-3-1-8b")
     target = hpa.inputs["spec"]["scaleTargetRef"]
     assert (target["kind"], target["name"]) == ("Deployment", deployment.inputs["metadata"]["name"])
@@ -472,9 +521,8 @@ def test_existing_hf_secret_is_referenced_not_created():
     config["llm-serving:huggingFace"] = {"existingSecret": "team-hf", "secretKey": "token"}
     run = run_program(config, hf_token=None)
     assert "hf-token" not in {s.inputs["metadata"]["name"] for s in run.of_kind("Secret")}
-    reference = env_of(vllm_container(run.one("Deployment", "llama-3-1-8b")))["HF_TOKEN"]["valueFrom"][
-        "secretKeyRef"
-    ]
+    deployment = run.one("Deployment", "llama-3-1-8b")
+    reference = hf_token_file_reference(pod_spec(deployment), vllm_container(deployment))
     assert reference == {"name": "team-hf", "key": "token"}
 
 

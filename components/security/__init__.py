@@ -1,0 +1,1 @@
+"""Pure builders for pod hardening and network reachability (no resources registered)."""
