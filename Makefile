@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv checkov-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean
+.PHONY: venv checkov-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
+	schema render render-destroy promote
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -74,6 +75,34 @@ up: cluster-up
 destroy: venv tools
 	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi destroy -s $(STACK) --yes \
 		--config-file $(CURDIR)/.local/pulumi/Pulumi.$(STACK).local.yaml
+
+# schema/stack.schema.json, generated from the pydantic models (config/json_schema.py);
+# stack files name it for editors. tests/test_stack_schema.py keeps it in sync.
+SCHEMA_OUT ?= schema/stack.schema.json
+schema: venv
+	$(BIN)/python -m config.json_schema $(SCHEMA_OUT)
+
+# Render mode: every manifest of $(STACK) written to $(RENDER_DIR), no cluster
+# (scripts/render.py); render-destroy removes them again.
+RENDER_DIR ?= rendered/$(STACK)
+RENDER_WORK ?= .local/render
+RENDER_FLAGS ?=
+render: venv tools
+	$(BIN)/python scripts/render.py $(STACK) --out $(RENDER_DIR) --work $(RENDER_WORK) $(RENDER_FLAGS)
+
+render-destroy: venv tools
+	$(BIN)/python scripts/render.py $(STACK) --out $(RENDER_DIR) --work $(RENDER_WORK) --destroy
+
+# Promotion: llm-serving:release copied from Pulumi.$(FROM).yaml to Pulumi.$(TO).yaml
+# (scripts/promote.py; refused while $(FROM) has un-applied changes), then the
+# preview of $(TO). With FROM_UPDATE=N, from update N of $(FROM) instead (rollback).
+# Commit the result through a pull request.
+FROM ?= dev
+TO ?= prod
+FROM_UPDATE ?=
+PROMOTE_PROJECT ?= $(CURDIR)
+promote: venv tools
+	$(BIN)/python scripts/promote.py $(FROM) $(TO) --project $(PROMOTE_PROJECT) $(if $(FROM_UPDATE),--version $(FROM_UPDATE))
 
 clean: cluster-down
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .local

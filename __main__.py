@@ -30,6 +30,7 @@ from components.stack_ownership import guard_stack_ownership
 from components.vllm_pool import VllmPool, VllmPoolSpec
 from config.loader import load_stack_config
 from config.names import HF_TOKEN_SECRET_NAME, router_name
+from config.render import secret_not_rendered, without_helm_releases
 from config.schema import PD_ROLES, role_pool_name
 from config.vllm_args import render_vllm_args
 
@@ -41,6 +42,14 @@ for line in loaded.report.summary_lines():
     pulumi.log.info(line)
 # From here on, every object is annotated with this stack and refused if another owns it.
 guard_stack_ownership()
+
+# Render mode (`make render`): the kubernetes provider writes manifests to this
+# directory instead of applying them; see config/render.py for what is left out.
+render_directory = pulumi.Config("kubernetes").get("renderYamlToDirectory")
+if render_directory:
+    stack, render_messages = without_helm_releases(stack)
+    for message in render_messages:
+        pulumi.log.warn(message)
 
 if stack.create_namespace:
     namespace: pulumi.Input[str] = k8s.core.v1.Namespace(
@@ -54,6 +63,9 @@ else:
 
 
 def _secret(resource_name: str, secret_name: str, key: str, value: pulumi.Input[str]) -> SecretRef:
+    if render_directory:
+        pulumi.log.warn(secret_not_rendered(secret_name))
+        return SecretRef(secret_name, key)
     k8s.core.v1.Secret(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace),
@@ -74,21 +86,27 @@ else:
 api_key = None
 if stack.auth.enabled and stack.auth.existing_secret:
     api_key = SecretRef(stack.auth.existing_secret, stack.auth.secret_key)
+elif stack.auth.enabled and render_directory:
+    # Its Secret is not rendered (config/render.py), so no key is generated.
+    api_key = _secret("vllm-api-key", stack.auth.secret_name, stack.auth.secret_key, "")
 elif stack.auth.enabled:
     password = random.RandomPassword("vllm-api-key", length=48, special=False)
     api_key = _secret("vllm-api-key", stack.auth.secret_name, stack.auth.secret_key, password.result)
 
 secrets = PodSecrets(hf_token=hf_token, api_key=api_key)
+release = stack.release
 security = PodSecurity(stack.pod_security, stack.pod_security.runs_as_root(stack.model_cache.mode))
-gpu_selector = GpuNodeSelector("gpu", stack.gpu)
+gpu_selector = GpuNodeSelector("gpu", stack.gpu, release.chart_versions.gpu_operator)
 serving_pools = stack.serving_pools()
-lws_controller = LeaderWorkerSetController("leader-worker-set", stack.leader_worker_set)
+lws_controller = LeaderWorkerSetController(
+    "leader-worker-set", stack.leader_worker_set, release.chart_versions.leader_worker_set
+)
 cache = ModelCache(
     "model-cache",
     stack.model_cache,
     namespace=namespace,
     pools=serving_pools,
-    prefetch_image=stack.vllm.image,
+    release=release,
     hf_token=hf_token,
     security=security,
 )
@@ -134,10 +152,13 @@ for pool_name, pool in stack.pools.items():
             name=pool_name,
             namespace=namespace,
             pool=pool,
-            image=stack.image_for(pool),
+            image=stack.image_for(pool_name),
             image_pull_policy=stack.vllm.image_pull_policy,
             vllm_args=render_vllm_args(
-                pool, loaded.report.max_model_len(pool_name), cache.mount_for(pool_name).model_path
+                pool,
+                loaded.report.max_model_len(pool_name),
+                cache.mount_for(pool_name).model_path,
+                stack.hub_revision(pool),
             ),
             layout=loaded.report.layout(pool_name),
         ),
@@ -166,7 +187,9 @@ for stack_name, pd_config in stack.pd_stacks.items():
             name=stack_name,
             namespace=namespace,
             config=pd_config,
-            images={role: stack.image_for(serving_pools[name]) for role, name in role_pools.items()},
+            images={role: stack.image_for(name) for role, name in role_pools.items()},
+            router_image=release.images.router,
+            revisions={role: stack.hub_revision(serving_pools[name]) for role, name in role_pools.items()},
             image_pull_policy=stack.vllm.image_pull_policy,
             max_model_len={role: loaded.report.max_model_len(name) for role, name in role_pools.items()},
         ),
@@ -199,6 +222,7 @@ if stack.inference_gateway.routes:
         stack.inference_gateway,
         namespace,
         {name: route_targets[name] for name in stack.inference_gateway.routes},
+        release,
         security=security,
     )
     scrape_targets += gateway.scrape_targets()
@@ -213,7 +237,13 @@ if stack.inference_gateway.routes:
     )
 
 if stack.monitoring.enabled:
-    monitoring = MonitoringStack("monitoring", stack.monitoring, namespace, scrape_targets)
+    monitoring = MonitoringStack(
+        "monitoring",
+        stack.monitoring,
+        namespace,
+        scrape_targets,
+        release.chart_versions.kube_prometheus_stack,
+    )
     pulumi.export("monitoring", {"alerts": monitoring.alert_names, "dashboards": monitoring.dashboards})
 
 if stack.network_policy.enabled:

@@ -56,7 +56,13 @@ class GpuNodeSelector(pulumi.ComponentResource):
     must wait for, so the runtime class exists before any GPU pod is created.
     """
 
-    def __init__(self, name: str, spec: GpuConfig, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        spec: GpuConfig,
+        operator_chart_version: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("llm-serving:gpu:GpuNodeSelector", name, None, opts)
         self.spec = spec
         self._ready: list[pulumi.Resource] = []
@@ -68,6 +74,7 @@ class GpuNodeSelector(pulumi.ComponentResource):
                 "gpu-operator",
                 "gpu-operator",
                 spec.operator,
+                operator_chart_version,
                 spec.operator.values,
                 child,
             )

@@ -14,12 +14,14 @@ def helm_addon(
     chart: str,
     release_name: str,
     config: HelmChartConfig,
+    version: str,
     values: dict,
     opts: pulumi.ResourceOptions,
     create_namespace: bool = True,
 ) -> k8s.helm.v3.Release:
-    """The add-on's namespace and its pinned Helm release (a real release: hooks run,
-    `helm ls` shows it). `create_namespace=False` for a second release of one add-on."""
+    """The add-on's namespace and its Helm release at `version` (a release key: one of
+    release.chartVersions); a real release: hooks run, `helm ls` shows it.
+    `create_namespace=False` for a second release of one add-on."""
     namespace: pulumi.Input[str] = config.namespace
     if create_namespace:
         namespace = k8s.core.v1.Namespace(
@@ -33,7 +35,7 @@ def helm_addon(
         resource_name,
         name=release_name,
         chart=f"{config.repository.rstrip('/')}/{chart}" if oci else chart,
-        version=config.chart_version,
+        version=version,
         namespace=namespace,
         repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=config.repository),
         values=values,

@@ -44,7 +44,7 @@ from config.epp_args import (
 )
 from config.gateway_checks import route_path_prefix
 from config.names import epp_name
-from config.schema import InferenceGatewayConfig, InferenceRouteConfig
+from config.schema import InferenceGatewayConfig, InferenceRouteConfig, ReleaseConfig
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 OBJECTIVE_API_VERSION = "inference.networking.x-k8s.io/v1alpha2"
@@ -82,11 +82,13 @@ class InferenceGateway(pulumi.ComponentResource):
         spec: InferenceGatewayConfig,
         namespace: pulumi.Input[str],
         targets: dict[str, RouteTarget],
+        release: ReleaseConfig,
         security: PodSecurity,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:gateway:InferenceGateway", name, None, opts)
         self.spec = spec
+        self._release = release
         self.namespace = namespace
         # The pickers mount no cache: non-root whatever the storage.
         self.security = security.without_cache()
@@ -179,10 +181,19 @@ class InferenceGateway(pulumi.ComponentResource):
         chart = self.spec.implementation
         if not chart.install:
             return []
+        version = self._release.chart_versions.gateway_implementation
         releases: list[pulumi.Resource] = []
         if chart.crds_chart:
             releases.append(
-                helm_addon(f"{name}-{chart.crds_chart}", chart.crds_chart, chart.crds_chart, chart, {}, child)
+                helm_addon(
+                    f"{name}-{chart.crds_chart}",
+                    chart.crds_chart,
+                    chart.crds_chart,
+                    chart,
+                    version,
+                    {},
+                    child,
+                )
             )
         releases.append(
             helm_addon(
@@ -190,6 +201,7 @@ class InferenceGateway(pulumi.ComponentResource):
                 chart.chart,
                 chart.chart,
                 chart,
+                version,
                 # It must route to InferencePools (upstream's install flag).
                 merge_values({"inferenceExtension": {"enabled": True}}, chart.values),
                 pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(releases))),
@@ -392,7 +404,7 @@ class InferenceGateway(pulumi.ComponentResource):
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name=EPP_CONTAINER,
-                                image=picker.image,
+                                image=self._release.images.endpoint_picker,
                                 image_pull_policy=picker.image_pull_policy,
                                 args=args,
                                 env=[*field_env, *scratch.env],

@@ -15,7 +15,11 @@ class LeaderWorkerSetController(pulumi.ComponentResource):
     ready: list[pulumi.Resource]
 
     def __init__(
-        self, name: str, spec: LeaderWorkerSetControllerConfig, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        spec: LeaderWorkerSetControllerConfig,
+        chart_version: str,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:multinode:LeaderWorkerSetController", name, None, opts)
         self.ready = []
@@ -25,10 +29,11 @@ class LeaderWorkerSetController(pulumi.ComponentResource):
                 "lws",
                 "lws",
                 spec,
+                chart_version,
                 # The chart's own values.yaml says tag "main", pull Always; its release
                 # packaging rewrites them. State the pinned release so it never drifts.
                 merge_values(
-                    {"image": {"manager": {"tag": f"v{spec.chart_version}", "pullPolicy": "IfNotPresent"}}},
+                    {"image": {"manager": {"tag": f"v{chart_version}", "pullPolicy": "IfNotPresent"}}},
                     spec.values,
                 ),
                 pulumi.ResourceOptions(parent=self),

@@ -28,7 +28,7 @@ from components.pod_secrets import SecretRef, hf_token_file
 from components.security.pod_security import PodSecurity
 from components.security.traffic import MODEL_DOWNLOAD, Workload
 from config.names import HF_HOME_ENV, SHARED_CLAIM_NAME, pool_claim_name, prefetch_job_name
-from config.schema import ModelCacheConfig, PoolConfig
+from config.schema import ModelCacheConfig, PoolConfig, ReleaseConfig
 
 # `hf download` is network-bound: a core or two and a few GiB for hashing and buffers.
 PREFETCH_REQUESTS = {"cpu": "1", "memory": "4Gi"}
@@ -78,7 +78,7 @@ class ModelCache(pulumi.ComponentResource):
         spec: ModelCacheConfig,
         namespace: pulumi.Input[str],
         pools: dict[str, PoolConfig],
-        prefetch_image: str,
+        release: ReleaseConfig,
         hf_token: SecretRef | None,
         security: PodSecurity,
         opts: pulumi.ResourceOptions | None = None,
@@ -89,6 +89,7 @@ class ModelCache(pulumi.ComponentResource):
         self._prefetch_workloads: list[Workload] = []
         self._name = name
         self._namespace = namespace
+        self._release = release
         self._volume_opts = pulumi.ResourceOptions(parent=self, retain_on_delete=spec.retain_on_destroy)
         self._mounts: dict[str, CacheMount] = {}
 
@@ -102,11 +103,17 @@ class ModelCache(pulumi.ComponentResource):
             claims = {pool: self._pool_claim(pool) for pool in pools}
 
         prefetched: dict[tuple[str, ...], k8s.batch.v1.Job] = {}
-        hub_image = spec.prefetch.image or prefetch_image
+        hub_image = release.images.prefetch or release.images.vllm
         for pool_name, pool in pools.items():
             claim_name, claim = claims[pool_name]
             ready: list[pulumi.Resource] = [claim]
-            download = download_for(pool, spec.mount_path, spec.prefetch.enabled, hub_image)
+            download = download_for(
+                pool,
+                spec.mount_path,
+                spec.prefetch.enabled,
+                hub_image,
+                release.model_revisions.get(pool.model),
+            )
             if download is not None:
                 key = (claim_name, *download.identity)
                 if key not in prefetched:
@@ -212,6 +219,7 @@ class ModelCache(pulumi.ComponentResource):
                 "longhorn",
                 "longhorn",
                 longhorn,
+                self._release.chart_versions.longhorn,
                 merge_values({"persistence": {"defaultClass": False}}, longhorn.values),
                 self._volume_opts,
             )

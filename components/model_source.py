@@ -103,15 +103,18 @@ def s3_copy_command(source: S3Source, destination: str) -> list[str]:
     ]
 
 
-def hf_download_command(pool: PoolConfig) -> list[str]:
-    """`hf download` skips files already in HF_HOME, so a re-run resumes."""
+def hf_download_command(pool: PoolConfig, revision: str | None) -> list[str]:
+    """`hf download` skips files already in HF_HOME, so a re-run resumes. `revision`
+    is the model's pinned commit (release.modelRevisions)."""
     command = ["hf", "download", pool.model]
-    if pool.revision:
-        command += ["--revision", pool.revision]
+    if revision:
+        command += ["--revision", revision]
     return command
 
 
-def download_for(pool: PoolConfig, mount_path: str, prefetch: bool, hub_image: str) -> Download | None:
+def download_for(
+    pool: PoolConfig, mount_path: str, prefetch: bool, hub_image: str, revision: str | None = None
+) -> Download | None:
     """The download a pool needs before vLLM starts, or None.
 
     S3 sources are always downloaded (nothing else would fetch them); hub models only
@@ -137,5 +140,9 @@ def download_for(pool: PoolConfig, mount_path: str, prefetch: bool, hub_image: s
     if source.cache_path is not None or not prefetch:
         return None
     return Download(
-        image=hub_image, command=hf_download_command(pool), secret_env={}, secret_name=None, from_hub=True
+        image=hub_image,
+        command=hf_download_command(pool, revision),
+        secret_env={},
+        secret_name=None,
+        from_hub=True,
     )

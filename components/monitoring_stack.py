@@ -34,10 +34,12 @@ class MonitoringStack(pulumi.ComponentResource):
         spec: MonitoringConfig,
         namespace: pulumi.Input[str],
         targets: list[ScrapeTarget],
+        chart_version: str,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("llm-serving:monitoring:MonitoringStack", name, None, opts)
         self.spec = spec
+        self._chart_version = chart_version
         self._namespace = pulumi.Output.from_input(namespace)
         child = pulumi.ResourceOptions(parent=self)
         labels = {**spec.prometheus_selector_labels, "app.kubernetes.io/part-of": PART_OF}
@@ -103,6 +105,7 @@ class MonitoringStack(pulumi.ComponentResource):
             "kube-prometheus-stack",
             chart.release_name,
             chart,
+            self._chart_version,
             merge_values({"grafana": {"sidecar": {"dashboards": sidecar}}}, chart.values),
             child,
         )

@@ -49,6 +49,8 @@ class PDRouterStackSpec:
     namespace: pulumi.Input[str]
     config: PDStackConfig
     images: dict[str, str]  # role -> vLLM image
+    router_image: str
+    revisions: dict[str, str | None]  # role -> the model's pinned commit
     image_pull_policy: str
     max_model_len: dict[str, int]  # role -> resolved max model length
 
@@ -101,7 +103,9 @@ class PDRouterStack(pulumi.ComponentResource):
                     pool=pool,
                     image=spec.images[role],
                     image_pull_policy=spec.image_pull_policy,
-                    vllm_args=render_vllm_args(pool, spec.max_model_len[role], caches[role].model_path)
+                    vllm_args=render_vllm_args(
+                        pool, spec.max_model_len[role], caches[role].model_path, spec.revisions[role]
+                    )
                     + render_kv_transfer_args(config.kv_transfer),
                     component=role,
                     extra_env=nixl_env(config.kv_transfer.side_channel_port),
@@ -255,7 +259,7 @@ class PDRouterStack(pulumi.ComponentResource):
                         containers=[
                             k8s.core.v1.ContainerArgs(
                                 name=ROUTER_CONTAINER,
-                                image=router.image,
+                                image=self.spec.router_image,
                                 image_pull_policy=self.spec.image_pull_policy,
                                 command=["vllm-router"],
                                 args=self._router_args(),

@@ -22,6 +22,7 @@ from typing import Any, Union, get_origin
 from pydantic import BaseModel, ValidationError
 
 from config.credentials import contains_credential, is_credential_name, looks_like_credential, redact
+from config.release import moved_to_release
 from config.schema_paths import keys_at, step, unwrap
 
 NAMESPACE = "llm-serving"
@@ -196,6 +197,9 @@ def _is_union(annotation: Any) -> bool:
 def _fix_for(error: dict, root: type[BaseModel], loc: tuple) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
+        moved = moved_to_release(loc)
+        if moved:
+            return f"it is a release key now: set {moved} instead (README, 'Release keys')"
         known = keys_at(root, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:

@@ -27,13 +27,11 @@ from config.catalog import (
 from config.kube_types import (
     AbsolutePath,
     ChartRepository,
-    ChartVersion,
     DnsLabel,
     DnsSubdomain,
     Duration,
     EnvVarName,
     FiniteFloat,
-    GitRevision,
     Hostname,
     HttpPathPrefix,
     HttpUrl,
@@ -85,6 +83,19 @@ LWS_CHART_VERSION = "0.9.0"
 EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0"
 # The gateway implementation that release's guide installs (site-src/guides/index.md).
 AGENTGATEWAY_CHART_VERSION = "v1.0.0"
+_COMMIT_HASH = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _commit_hash(value: str) -> str:
+    if not _COMMIT_HASH.match(value):
+        raise ValueError(
+            "must be a full 40-character commit hash of the model repository (its 'Files and "
+            "versions' history on the Hub), never a branch or tag, which can move"
+        )
+    return value
+
+
+CommitHash = Annotated[str, AfterValidator(_commit_hash)]
 
 
 class Section(CatalogEntry):
@@ -126,10 +137,10 @@ class AuthConfig(Section):
 
 
 class HelmChartConfig(Section):
-    """A third-party add-on installed as a pinned Helm release in its own namespace."""
+    """A third-party add-on installed as a Helm release in its own namespace; its chart
+    version is a release key (`release.chartVersions`)."""
 
     install: bool
-    chart_version: ChartVersion
     repository: ChartRepository
     namespace: DnsLabel
     values: dict = Field(default_factory=dict)
@@ -137,7 +148,6 @@ class HelmChartConfig(Section):
 
 class GpuOperatorConfig(HelmChartConfig):
     install: bool = False
-    chart_version: ChartVersion = GPU_OPERATOR_CHART_VERSION
     repository: ChartRepository = "https://helm.ngc.nvidia.com/nvidia"
     namespace: DnsLabel = "gpu-operator"
 
@@ -164,14 +174,13 @@ class LeaderWorkerSetControllerConfig(HelmChartConfig):
     off by default: most clusters that run multi-node inference already have it."""
 
     install: bool = False
-    chart_version: ChartVersion = LWS_CHART_VERSION
     # The project publishes its chart only as an OCI artifact.
     repository: ChartRepository = "oci://registry.k8s.io/lws/charts"
     namespace: DnsLabel = "lws-system"
 
 
 class VllmDefaults(Section):
-    image: PinnedImage = VLLM_IMAGE
+    # The image itself is a release key: release.images.vllm.
     image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
 
 
@@ -208,7 +217,6 @@ class HostPathCache(Section):
 
 class LonghornCache(HelmChartConfig):
     install: bool = True
-    chart_version: ChartVersion = LONGHORN_CHART_VERSION
     repository: ChartRepository = "https://charts.longhorn.io"
     namespace: DnsLabel = "longhorn-system"
     storage_class_name: DnsSubdomain = "longhorn-rwx"
@@ -222,7 +230,6 @@ class PvcCache(Section):
 
 class PrefetchConfig(Section):
     enabled: bool = False
-    image: PinnedImage | None = None  # default: the vLLM image (it ships the hf CLI)
     backoff_limit: Int32 = Field(default=4, ge=0)
     active_deadline_seconds: Int64 = Field(default=7200, gt=0)
 
@@ -244,7 +251,6 @@ class ModelCacheConfig(Section):
 
 class KubePrometheusStackConfig(HelmChartConfig):
     install: bool = False
-    chart_version: ChartVersion = KUBE_PROMETHEUS_STACK_CHART_VERSION
     repository: ChartRepository = "https://prometheus-community.github.io/helm-charts"
     namespace: DnsLabel = "monitoring"
     release_name: DnsLabel = "kube-prometheus-stack"
@@ -729,11 +735,9 @@ class PoolConfig(Section):
 
     model: ModelId
     served_model_name: ServedModelName | None = None
-    revision: GitRevision | None = None
     # Where the weights come from; `model` still names the architecture (catalog,
     # sizing) and the default served name.
     source: ModelSource = Field(default_factory=ModelSource)
-    image: PinnedImage | None = None
     replicas: Int32 = Field(default=1, ge=0)
     gpu_products: list[LabelValue] | None = None
     tensor_parallel_size: Int32 = Field(default=1, ge=1)
@@ -766,15 +770,6 @@ class PoolConfig(Section):
     def gpus_per_replica(self) -> int:
         """GPUs one copy of the model needs: tensorParallelSize x pipelineParallelSize."""
         return self.tensor_parallel_size * self.pipeline_parallel_size
-
-    @model_validator(mode="after")
-    def _revision_is_for_the_hub(self) -> PoolConfig:
-        if self.revision is not None and self.source.kind != "huggingFace":
-            raise ValueError(
-                f"revision pins a Hugging Face commit; a {self.source.kind} source has none: "
-                "remove revision (pin S3 weights by prefix)"
-            )
-        return self
 
     @property
     def gpus_per_pod(self) -> int:
@@ -842,7 +837,6 @@ PDStackName = Annotated[str, AfterValidator(_pd_stack_name)]
 class RouterConfig(Section):
     """The vllm-router in front of a P/D stack."""
 
-    image: PinnedImage = VLLM_ROUTER_IMAGE
     replicas: Int32 = Field(default=2, ge=1)
     metrics_port: Port = 29000
     policy: RouterPolicy = "consistent_hash"
@@ -943,7 +937,7 @@ class EndpointPickerConfig(Section):
     """The endpoint picker (EPP) each routed pool gets: it chooses the pod for every
     request from the pods' queue depth, KV-cache use and prefix-cache hits."""
 
-    image: PinnedImage = EPP_IMAGE
+    # The image is a release key: release.images.endpointPicker.
     image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
     # Upstream runs one active picker (its prefix index lives in memory); more
     # replicas elect a leader.
@@ -972,7 +966,6 @@ class GatewayImplementationConfig(HelmChartConfig):
     the pinned GAIE release's guide installs. Off by default."""
 
     install: bool = False
-    chart_version: ChartVersion = AGENTGATEWAY_CHART_VERSION
     repository: ChartRepository = "oci://cr.agentgateway.dev/charts"
     namespace: DnsLabel = "agentgateway-system"
     chart: DnsLabel = "agentgateway"
@@ -1039,6 +1032,41 @@ def stack_namespace(stack_name: str) -> str:
     return name
 
 
+# ---------------------------------------------------------------------------
+# Release keys
+# ---------------------------------------------------------------------------
+
+
+class ReleaseImages(Section):
+    vllm: PinnedImage = VLLM_IMAGE
+    router: PinnedImage = VLLM_ROUTER_IMAGE
+    endpoint_picker: PinnedImage = EPP_IMAGE
+    # Default: the vLLM image (it ships the hf CLI).
+    prefetch: PinnedImage | None = None
+    # Per-pool replacements of `vllm`, by pool name (a P/D role: <stack>-prefill).
+    pools: dict[str, PinnedImage] = Field(default_factory=dict)
+
+
+class ChartVersions(Section):
+    gpu_operator: str = GPU_OPERATOR_CHART_VERSION
+    longhorn: str = LONGHORN_CHART_VERSION
+    kube_prometheus_stack: str = KUBE_PROMETHEUS_STACK_CHART_VERSION
+    leader_worker_set: str = LWS_CHART_VERSION
+    # The inference gateway's implementation (its CRDs chart and controller chart).
+    gateway_implementation: str = AGENTGATEWAY_CHART_VERSION
+
+
+class ReleaseConfig(Section):
+    """What a release is made of: images, model revisions, chart versions. Exactly this
+    section is what `make promote FROM=dev TO=prod` copies from one stack to the next."""
+
+    images: ReleaseImages = Field(default_factory=ReleaseImages)
+    # Model ID -> commit of its Hub repository, for vLLM (--revision,
+    # --tokenizer-revision) and the prefetch Job (hf download --revision).
+    model_revisions: dict[str, CommitHash] = Field(default_factory=dict)
+    chart_versions: ChartVersions = Field(default_factory=ChartVersions)
+
+
 class StackConfig(Section):
     """The whole `llm-serving:` config namespace of one stack."""
 
@@ -1064,6 +1092,7 @@ class StackConfig(Section):
     gpus: dict[LabelValue, GpuModel] = Field(default_factory=dict)
     pools: dict[PoolName, PoolConfig] = Field(default_factory=dict)
     pd_stacks: dict[PDStackName, PDStackConfig] = Field(default_factory=dict)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
 
     @property
     def model_catalog(self) -> dict[str, ModelArchitecture]:
@@ -1089,5 +1118,15 @@ class StackConfig(Section):
     def accepted_products(self, pool: PoolConfig) -> list[str]:
         return pool.gpu_products if pool.gpu_products is not None else self.gpu.products
 
-    def image_for(self, pool: PoolConfig) -> str:
-        return pool.image or self.vllm.image
+    def image_for(self, pool_name: str) -> str:
+        """The vLLM image of one serving pool (a P/D role pool by its object name)."""
+        images = self.release.images
+        return images.pools.get(pool_name, images.vllm)
+
+    def revision_for(self, model: str) -> str | None:
+        return self.release.model_revisions.get(model)
+
+    def hub_revision(self, pool: PoolConfig) -> str | None:
+        """The pinned commit vLLM is told for a pool: only hub sources have one (S3 and
+        cache-path weights are pinned by where they are)."""
+        return self.revision_for(pool.model) if pool.source.kind == "huggingFace" else None

@@ -17,6 +17,7 @@ from config.gateway_checks import inference_gateway_problems
 from config.gpu_support import unsupported_settings
 from config.inventory import check_object_names, check_ports, check_reserved_namespaces, check_role_replicas
 from config.names import MULTI_NODE_ENV
+from config.release import release_warnings
 from config.router_args import router_extra_args_problems
 from config.schema import PD_ROLES, PoolConfig, StackConfig, is_within
 from config.vllm_args import extra_args_problems
@@ -196,6 +197,7 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     problems += _check_edge(stack)
     problems += _check_pod_security(stack)
     warnings += _security_warnings(stack)
+    warnings += release_warnings(stack)
     if problems:
         raise ConfigError(problems)
     return CapacityReport(pools=capacities, warnings=warnings)
@@ -621,11 +623,11 @@ class _PoolChecker:
 
     def _shape(self, arch: ModelArchitecture, gpu: GpuModel, max_model_len: int) -> sizing.PodShape:
         pool = self.pool
-        release = sizing.vllm_release(self.stack.image_for(pool))
+        release = sizing.vllm_release(self.stack.image_for(self.name))
         if release is not None and release not in sizing.PROFILER_CONSTANTS:
             self.warnings.append(
                 f"{self.key}: sizing reproduces vLLM {sizing.PINNED_VLLM_RELEASE}'s memory profiler; "
-                f"image {self.stack.image_for(pool)} is vLLM {release}, whose activation and "
+                f"image {self.stack.image_for(self.name)} is vLLM {release}, whose activation and "
                 "non-torch memory may differ (raise overheadGib to keep a margin)"
             )
         return sizing.pod_shape(

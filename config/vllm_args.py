@@ -16,7 +16,8 @@ from config.schema import KvTransferConfig, PoolConfig
 TYPED_FLAGS: dict[str, str] = {
     "--model": "model",
     "--served-model-name": "servedModelName",
-    "--revision": "revision",
+    "--revision": "llm-serving:release.modelRevisions",
+    "--tokenizer-revision": "llm-serving:release.modelRevisions",
     "--port": "service.port",
     "--host": "(always all interfaces)",
     "--tensor-parallel-size": "tensorParallelSize",
@@ -64,13 +65,17 @@ def extra_args_problems(extra_args: list[str]) -> list[InputProblem]:
     return check_arguments(extra_args, VLLM_PARSER)
 
 
-def render_vllm_args(pool: PoolConfig, max_model_len: int, model_path: str | None = None) -> list[str]:
+def render_vllm_args(
+    pool: PoolConfig, max_model_len: int, model_path: str | None = None, revision: str | None = None
+) -> list[str]:
     """The container args for one pool's vLLM server (the model comes first).
 
     `max_model_len` is the resolved value (the pool's, or the model's maximum) so
     that what sizing checked is exactly what vLLM is told. `model_path` is what vLLM
     loads when it is not the hub id (a directory on the cache: S3 or cachePath
-    sources); clients still see `servedModelName` (default: `model`).
+    sources); clients still see `servedModelName` (default: `model`). `revision` is the
+    model's pinned commit (release.modelRevisions) for hub sources; the tokenizer is
+    read from the same commit unless extraArgs name another tokenizer.
     """
     args = [
         model_path or pool.model,
@@ -92,8 +97,10 @@ def render_vllm_args(pool: PoolConfig, max_model_len: int, model_path: str | Non
         pool.kv_cache_dtype,
         "--enable-prefix-caching" if pool.enable_prefix_caching else "--no-enable-prefix-caching",
     ]
+    own_tokenizer = not any(flag_name(arg) == "--tokenizer" for arg in pool.extra_args)
     optional = {
-        "--revision": pool.revision,
+        "--revision": revision,
+        "--tokenizer-revision": revision if own_tokenizer else None,
         "--max-num-seqs": pool.max_num_seqs,
         "--max-num-batched-tokens": pool.max_num_batched_tokens,
         "--quantization": pool.quantization,

@@ -7,13 +7,9 @@ these differences, each printed with its reason on every run:
 - Helm add-ons (GPU Operator, Longhorn, kube-prometheus-stack, the LeaderWorkerSet
   controller, the gateway implementation) off: their charts cannot be fetched
   offline (the local cluster runs its own LeaderWorkerSet controller).
-- The API key comes from a Secret made here (`auth.existingSecret`), not from
-  random.RandomPassword: the random provider cannot be built on machines that reach
-  only package registries (README, "Running the engine").
-- The namespace is made here (`createNamespace: false`), since that Secret must
-  exist in it first.
 - Without an `hfToken`, a placeholder Secret stands in (`huggingFace.existingSecret`):
-  nothing is downloaded on fake nodes.
+  nothing is downloaded on fake nodes. The namespace is made here
+  (`createNamespace: false`), since that Secret must exist in it first.
 - Claims of a storage class with no provisioner here (Longhorn's, a named `pvc`
   class) get a pre-bound hostPath volume, as the provisioner would provide.
 - The Ingress is not awaited (`pulumi.com/skipAwait`): no ingress controller runs
@@ -22,6 +18,8 @@ these differences, each printed with its reason on every run:
 Each stack deploys into its own namespace: the stack file's `namespace`, else
 `llm-serving-<stack>` (as on any cluster), so `make up` (dev) and `make preview
 STACK=prod` never meet.
+The API key is the stack's own: random.RandomPassword, with the random provider
+built by scripts/tools.sh.
 
 Usage: python scripts/local_target.py STACK [--namespace NS] [--out FILE]
 creates the stack in the local backend if needed and prints the path of the config
@@ -33,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -48,7 +45,6 @@ from components.model_cache import SHARED_CLAIM_NAME, pool_claim_name  # noqa: E
 from config.schema import StackConfig, stack_namespace  # noqa: E402
 from local_cluster import KUBECONFIG, ClusterError, kubectl  # noqa: E402
 
-API_KEY_SECRET = "vllm-api-key-local"
 HF_TOKEN_SECRET = "hf-token-local"
 
 
@@ -92,9 +88,6 @@ def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
             skipped.append(".".join(path))
     config["llm-serving:namespace"] = namespace
     config["llm-serving:createNamespace"] = False
-    auth = config.get("llm-serving:auth", {})
-    if auth.get("enabled", True) and not auth.get("existingSecret"):
-        config["llm-serving:auth"] = {**auth, "existingSecret": API_KEY_SECRET}
     ingress = config.get("llm-serving:ingress", {})
     if ingress.get("enabled"):
         annotations = {**ingress.get("annotations", {}), "pulumi.com/skipAwait": "true"}
@@ -186,12 +179,6 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
         input_text=json.dumps(objects[0]),
     )
     existing = set(kubectl("get", "secrets", "-n", namespace, "-o", "name").split())
-    if config["llm-serving:auth"].get("existingSecret") == API_KEY_SECRET:
-        note(f"API key: Secret {API_KEY_SECRET} made here (no random provider on this machine)")
-        if f"secret/{API_KEY_SECRET}" not in existing:
-            objects.append(
-                secret(API_KEY_SECRET, namespace, stack.auth.secret_key, secrets.token_urlsafe(36))
-            )
     if config.get("llm-serving:huggingFace", {}).get("existingSecret") == HF_TOKEN_SECRET:
         note(f"no hfToken set: placeholder Secret {HF_TOKEN_SECRET} (fake nodes download nothing)")
         if f"secret/{HF_TOKEN_SECRET}" not in existing:

@@ -7,10 +7,10 @@
 #
 # Tools: promtool (Prometheus' rule checker), kube-apiserver, kube-controller-manager,
 # kube-scheduler and kubectl (one Kubernetes release), etcd, kwok, and the Pulumi
-# engine: the CLI, its Python language host and the kubernetes resource plugin, and
-# the LeaderWorkerSet controller (sigs.k8s.io/lws) that multi-node pools need, and
-# the Gateway API Inference Extension's endpoint picker (epp), whose flag parser the
-# tests run.
+# engine: the CLI, its Python language host and the kubernetes and random resource
+# plugins, and the LeaderWorkerSet controller (sigs.k8s.io/lws) that multi-node pools
+# need, and the Gateway API Inference Extension's endpoint picker (epp), whose flag
+# parser the tests run.
 # Bench-only tools (never built by `build` without names, so not by `make test`):
 # helm, for bench/deploy_to_ready.py's `helm install --wait` comparison.
 # Cache root: $LLM_SERVING_TOOLS, default ~/.cache/llm-serving/tools. Wrapper modules
@@ -33,11 +33,15 @@ PULUMI_VERSION="3.259.0"
 PYTHON_HOST_VERSION="3.68.0"
 K8S_PROVIDER_MODULE_VERSION="v4.0.0-20260115033456-f47bc2d6f199"
 K8S_PROVIDER_VERSION="4.24.1"
+# The random provider: the Terraform provider at one commit, bridged by
+# pulumi-terraform-bridge with our configuration (scripts/pulumi-resource-random),
+# installed as the version the pinned pulumi-random SDK requests.
+RANDOM_PROVIDER_VERSION="4.21.4"
 # The LeaderWorkerSet controller; keep equal to LWS_CHART_VERSION in config/schema.py.
 LWS_VERSION="0.9.0"
 # The endpoint picker; keep equal to the EPP image tag in config/schema.py.
 GAIE_VERSION="1.5.0"
-ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes lws epp"
+ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes pulumi-resource-random lws epp"
 HELM_VERSION="3.22.0"
 BENCH_TOOLS="helm"
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -54,6 +58,7 @@ tool_dir() {
       echo "$TOOLS_ROOT/pulumi-language-python/v$PYTHON_HOST_VERSION" ;;
     pulumi-resource-kubernetes) echo "$TOOLS_ROOT/pulumi-resource-kubernetes/v$K8S_PROVIDER_VERSION" ;;
     helm) echo "$TOOLS_ROOT/helm/v$HELM_VERSION" ;;
+    pulumi-resource-random) echo "$TOOLS_ROOT/pulumi-resource-random/v$RANDOM_PROVIDER_VERSION" ;;
     lws | lws-controller | lws-crds) echo "$TOOLS_ROOT/lws/v$LWS_VERSION" ;;
     epp) echo "$TOOLS_ROOT/epp/v$GAIE_VERSION" ;;
     *) echo "unknown tool: $1" >&2; return 2 ;;
@@ -279,6 +284,28 @@ build_helm() {
     "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" || fail helm "go install"
 }
 
+# The module in scripts/pulumi-resource-random (its go.sum pins every hash) is
+# copied to the cache; its schema generator runs first and writes the schema and
+# bridge metadata that the plugin then embeds.
+build_pulumi-resource-random() {
+  local dir ldflags
+  dir="$(tool_dir pulumi-resource-random)/src"
+  ldflags="-s -w -X main.version=$RANDOM_PROVIDER_VERSION"
+  rm -rf "$dir" && mkdir -p "$dir" && cp -R "$SCRIPTS_DIR/pulumi-resource-random/." "$dir/" && cd "$dir"
+  step pulumi-resource-random "compile the schema generator (pulumi-tfgen-random)"
+  CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags "$ldflags" -o pulumi-tfgen-random \
+    ./cmd/pulumi-tfgen-random || fail pulumi-resource-random "go build pulumi-tfgen-random"
+  step pulumi-resource-random "generate schema.json and bridge-metadata.json"
+  ./pulumi-tfgen-random schema --out cmd/pulumi-resource-random --skip-docs --skip-examples ||
+    fail pulumi-resource-random "pulumi-tfgen-random schema"
+  step pulumi-resource-random "compile the plugin"
+  CGO_ENABLED=0 go build -mod=readonly -trimpath -ldflags "$ldflags" -o ../pulumi-resource-random.tmp \
+    ./cmd/pulumi-resource-random || fail pulumi-resource-random "go build pulumi-resource-random"
+  cp cmd/pulumi-resource-random/schema.json ../schema.json
+  mv ../pulumi-resource-random.tmp ../pulumi-resource-random
+  cd - >/dev/null && rm -rf "$dir"
+}
+
 # The controller is the module's ./cmd package (the binary would be named "cmd"),
 # built in the downloaded module with its own go.sum; its CRDs (LeaderWorkerSet,
 # DisaggregatedSet) and webhook configurations are copied beside it for the local
@@ -315,6 +342,27 @@ build_epp() {
     fail epp "go build"
 }
 
+# Builds the named tools, BUILD_JOBS at a time (default 2). A cold build spends much
+# of its time downloading modules and linking, single-threaded, so two builds side by
+# side on 2 cores take far less wall time than one after the other. Each build's
+# output is prefixed with its name; the first failure is reported after all finish.
+build_all() {
+  local jobs="${LLM_SERVING_BUILD_JOBS:-2}" name status_dir failed
+  status_dir="$(mktemp -d)"
+  for name in "$@"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    (
+      # errexit stays on inside the build; the trap records how the subshell ended.
+      trap 'echo $? >"$status_dir/$name"' EXIT
+      build_once "$name" "$(version_of "$name")" 2>&1 | sed -u "s/^go: /[tools] $name: go: /"
+    ) &
+  done
+  wait
+  failed="$( (grep -lv '^0$' "$status_dir"/* || true) | xargs -rn1 basename | tr '\n' ' ')"
+  rm -rf "$status_dir"
+  [ -z "$failed" ] || { echo "[tools] FAILED: $failed(see their lines above)" >&2; exit 1; }
+}
+
 version_of() {
   case "$1" in
     promtool) echo "$PROMETHEUS_MODULE_VERSION" ;;
@@ -325,6 +373,7 @@ version_of() {
     pulumi-language-python) echo "v$PYTHON_HOST_VERSION" ;;
     pulumi-resource-kubernetes) echo "v$K8S_PROVIDER_VERSION ($K8S_PROVIDER_MODULE_VERSION)" ;;
     helm) echo "v$HELM_VERSION" ;;
+    pulumi-resource-random) echo "v$RANDOM_PROVIDER_VERSION" ;;
     lws) echo "v$LWS_VERSION" ;;
     epp) echo "v$GAIE_VERSION" ;;
   esac
@@ -334,13 +383,14 @@ command="${1:-build}"
 case "$command" in
   build)
     shift || true
-    for name in ${*:-$ALL_TOOLS}; do
+    names="${*:-$ALL_TOOLS}"
+    for name in $names; do
       case " $ALL_TOOLS $BENCH_TOOLS " in
         *" $name "*) ;;
         *) echo "unknown tool: $name (tools: $ALL_TOOLS; bench-only: $BENCH_TOOLS)" >&2; exit 2 ;;
       esac
-      build_once "$name" "$(version_of "$name")"
     done
+    build_all $names
     ;;
   path) tool_path "${2:?usage: scripts/tools.sh path NAME}" ;;
   *) echo "usage: scripts/tools.sh [build [NAME...] | path NAME]" >&2; exit 2 ;;

@@ -27,8 +27,8 @@ CHECKOV = TESTS.parent / ".venv-checkov" / "bin" / "checkov"
 # What remains, and why it cannot apply (README "Security scan" says the same).
 ACCEPTED = {
     "CKV_K8S_43": "images are pinned to release tags (vllm/vllm-openai:v0.19.1, vllm/vllm-router:v0.1.17), "
-    "not digests: resolving a digest needs registry access at preview; `vllm.image` and "
-    "`router.image` accept `name@sha256:...`",
+    "not digests: resolving a digest needs registry access at preview; the release keys "
+    "(`release.images.*`) accept `name@sha256:...`",
     "CKV_K8S_15": "imagePullPolicy IfNotPresent (config `vllm.imagePullPolicy`): pinned tags do not move, "
     "and Always would make every pod start depend on the registry (air-gapped workstations)",
     "CKV_K8S_35": "vLLM and vllm-router read their API key only from `--api-key` or the VLLM_API_KEY "

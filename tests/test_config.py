@@ -36,7 +36,7 @@ def test_minimal_config_takes_documented_defaults():
     pool = stack.pools["chat"]
     assert stack.namespace == "llm-serving"
     assert stack.auth.enabled
-    assert stack.image_for(pool) == VLLM_IMAGE
+    assert stack.image_for("chat") == VLLM_IMAGE
     assert pool.replicas == 1 and pool.gpu_memory_utilization == 0.9
     assert pool.rollout.max_surge == 0
     assert pool.probes.startup_timeout_seconds >= 1800
@@ -98,13 +98,14 @@ def test_at_least_one_pool_is_required():
 
 @pytest.mark.parametrize("image", ["vllm/vllm-openai", "vllm/vllm-openai:latest"])
 def test_images_must_be_pinned(image):
-    message = error_of(config(image=image))
-    assert "llm-serving:pools.chat.image" in message and "pinned" in message
+    message = error_of({**config(), "release": {"images": {"pools": {"chat": image}}}})
+    assert "llm-serving:release.images.pools.chat" in message and "pinned" in message
 
 
 def test_digest_pinned_image_is_accepted():
-    stack, _ = parse(config(image="vllm/vllm-openai@sha256:" + "a" * 64))
-    assert stack.pools["chat"].image.endswith("a" * 64)
+    digest = "vllm/vllm-openai@sha256:" + "a" * 64
+    stack, _ = parse({**config(), "release": {"images": {"pools": {"chat": digest}}}})
+    assert stack.image_for("chat") == digest
 
 
 def test_llama_70b_on_one_l40_fails_suggesting_tp_and_quantization():
@@ -504,7 +505,8 @@ def test_hybrid_model_fits_a_context_whose_full_attention_count_would_not():
 
 
 def test_image_of_another_vllm_release_warns_that_sizing_is_calibrated_for_the_pinned_one():
-    _, report = parse(config(maxModelLen=8192, image="vllm/vllm-openai:v0.21.0"))
+    other_release = {"images": {"pools": {"chat": "vllm/vllm-openai:v0.21.0"}}}
+    _, report = parse({**config(maxModelLen=8192), "release": other_release})
     assert any("vLLM 0.21" in warning and "overheadGib" in warning for warning in report.warnings)
     _, pinned = parse(config(maxModelLen=8192))
     assert not any("vLLM 0.19's memory profiler" in warning for warning in pinned.warnings)

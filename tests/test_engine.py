@@ -6,6 +6,7 @@ stacks on the local fake-GPU cluster, with the local target's config
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import subprocess
@@ -22,7 +23,7 @@ from cluster_checks import (
     assert_every_service_has_a_ready_endpoint_per_replica,
     assert_gpu_pods_on_accepted_products_without_oversubscription,
 )
-from harness import ROOT, run_program
+from harness import ROOT, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, run_program, stack_file_config
 from kube import get, kubectl, remove_namespace_and_its_volumes
 
 PULUMI = str(ROOT / "scripts" / "pulumi")
@@ -193,6 +194,31 @@ def test_a_stack_that_would_take_over_its_objects_is_refused_at_preview(deployed
     assert "Traceback" not in output
 
 
+def test_api_key_is_a_random_password_secret_everywhere_but_the_cluster(deployed):
+    """The stack's own RandomPassword (random provider built from Go modules): its value
+    is in the state only as a secret, and in the Secret the pods read; never in
+    outputs, logs or the state file's plaintext."""
+    secret = json.loads(kubectl("get", "secret", "vllm-api-key", "-n", deployed["namespace"], "-o", "json"))
+    key = base64.b64decode(secret["data"]["VLLM_API_KEY"]).decode()
+    assert len(key) == 48 and key.isalnum()
+    outputs = pulumi(deployed["env"], "stack", "output", "--json", "-s", deployed["stack"]).stdout
+    state_files = list(deployed["state"].rglob("*.json"))
+    state = "".join(p.read_text() for p in state_files)
+    assert key not in deployed["output"]
+    assert key not in outputs
+    assert state and key not in state
+    exported = json.loads(pulumi(deployed["env"], "stack", "export", "-s", deployed["stack"]).stdout)
+    (password,) = [
+        r
+        for r in exported["deployment"]["resources"]
+        if r["type"] == "random:index/randomPassword:RandomPassword"
+    ]
+    for field in ("result", "bcryptHash"):
+        value = password["outputs"][field]
+        assert value[SECRET_SIGNATURE_KEY] == SECRET_SIGNATURE and "ciphertext" in value, field
+    assert password["inputs"]["length"] == 48 and password["inputs"]["special"] is False
+
+
 def test_destroy_leaves_only_the_model_cache(deployed):
     namespace = deployed["namespace"]
     pulumi(deployed["env"], "destroy", "--yes", *deployed["base"])
@@ -201,7 +227,7 @@ def test_destroy_leaves_only_the_model_cache(deployed):
             o["metadata"]["name"]
             for o in get(kind, namespace)
             if o["metadata"]["name"] not in ("kube-root-ca.crt", "default")
-            and not o["metadata"]["name"].startswith(("vllm-api-key-local", "hf-token-local"))
+            and not o["metadata"]["name"].startswith("hf-token-local")
         ]
         assert left == [], f"{kind} left after destroy: {left}"
     claims = [c["metadata"]["name"] for c in get("persistentvolumeclaims", namespace)]
@@ -217,4 +243,43 @@ def test_local_target_says_which_add_ons_it_skips():
     assert prod_skipped == ["modelCache.longhorn", "monitoring.kubePrometheusStack"]
     stack = local_target.parse(document["config"])
     assert not any(installed for *_, installed in local_target.helm_addons(stack))
-    assert stack.auth.existing_secret == local_target.API_KEY_SECRET and not stack.create_namespace
+    assert stack.auth.existing_secret is None and not stack.create_namespace
+
+
+@pytest.mark.parametrize("stack_file", PREVIEW_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_local_target_runs_the_stack_file_as_committed(stack_file):
+    """Only Helm add-ons and the token (its placeholder Secret, in a namespace made
+    first) differ from the committed file; the API key is the stack's own."""
+    committed = stack_file_config(stack_file)
+    local = local_target.local_config(stack_file, "x")[0]["config"]
+    token_keys = {"llm-serving:huggingFace", "llm-serving:namespace", "llm-serving:createNamespace"}
+    addon_sections = {
+        "llm-serving:gpu",
+        "llm-serving:modelCache",
+        "llm-serving:monitoring",
+        "llm-serving:leaderWorkerSet",
+        "llm-serving:inferenceGateway",
+    }
+    changed = {key for key in committed.keys() | local.keys() if committed.get(key) != local.get(key)}
+    # And the Ingress is not awaited: no ingress controller runs here.
+    ingress = "llm-serving:ingress"
+    assert changed <= token_keys | addon_sections | {ingress}
+    for key in changed & addon_sections:
+        assert without_installs(committed[key]) == without_installs(local[key]), key
+    if ingress in changed:
+        annotations = local[ingress].pop("annotations")
+        assert annotations.pop("pulumi.com/skipAwait") == "true"
+        assert annotations == committed[ingress].get("annotations", {})
+        assert {k: v for k, v in committed[ingress].items() if k != "annotations"} == local[ingress]
+
+
+def without_installs(section: dict) -> dict:
+    """The section with every `install` key removed (and sections left empty by that)."""
+    result = {}
+    for key, value in section.items():
+        if isinstance(value, dict):
+            value = without_installs({k: v for k, v in value.items() if k != "install"})
+            if not value:
+                continue
+        result[key] = value
+    return result

@@ -261,14 +261,20 @@ def test_bad_sources_fail_with_the_key_and_the_fix(source, key, fragment):
     assert fragment in error.value.message
 
 
-def test_a_revision_on_an_s3_source_is_refused():
-    with pytest.raises(ConfigError) as error:
-        parse_stack_config(
-            {
-                "pools": {
-                    "chat": {"model": "Qwen/Qwen3-0.6B", "revision": "abc", "source": {"cachePath": "q"}}
-                }
+def test_a_pinned_revision_reaches_only_hub_sources():
+    """release.modelRevisions pins a hub commit; weights from S3 or the cache are pinned
+    by where they are, so vLLM gets no --revision for them."""
+    commit = "0e9e39f249a16976918f6564b8830bc894c89659"
+    stack, _ = parse_stack_config(
+        {
+            "release": {"modelRevisions": {"Qwen/Qwen3-0.6B": commit}},
+            "gpu": {"products": ["NVIDIA-L40S"]},
+            "pools": {
+                "hub": {"model": "Qwen/Qwen3-0.6B"},
+                "cached": {"model": "Qwen/Qwen3-0.6B", "source": {"cachePath": "q"}},
             },
-            has_hf_token=False,
-        )
-    assert "revision pins a Hugging Face commit" in error.value.message
+        },
+        has_hf_token=False,
+    )
+    assert stack.hub_revision(stack.pools["hub"]) == commit
+    assert stack.hub_revision(stack.pools["cached"]) is None

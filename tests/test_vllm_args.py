@@ -10,6 +10,9 @@ def pool(**overrides) -> PoolConfig:
     return PoolConfig.model_validate({"model": "meta-llama/Llama-3.1-8B-Instruct", **overrides})
 
 
+REVISION = "0e9e39f249a16976918f6564b8830bc894c89659"
+
+
 def flag_value(args: list[str], flag: str) -> str:
     return args[args.index(flag) + 1]
 
@@ -32,9 +35,9 @@ def test_typed_keys_become_flags():
             maxNumBatchedTokens=4096,
             blockSize=32,
             quantization="fp8",
-            revision="0e9e39f",
         ),
         16384,
+        revision=REVISION,
     )
     expected = {
         "--served-model-name": "llama",
@@ -48,7 +51,8 @@ def test_typed_keys_become_flags():
         "--max-num-batched-tokens": "4096",
         "--block-size": "32",
         "--quantization": "fp8",
-        "--revision": "0e9e39f",
+        "--revision": REVISION,
+        "--tokenizer-revision": REVISION,
         "--port": "8000",
     }
     for flag, value in expected.items():
@@ -63,8 +67,15 @@ def test_unset_optional_flags_are_left_to_vllm():
         "--quantization",
         "--block-size",
         "--revision",
+        "--tokenizer-revision",
     ):
         assert flag not in args
+
+
+def test_a_tokenizer_from_elsewhere_keeps_its_own_revision():
+    args = render_vllm_args(pool(extraArgs=["--tokenizer", "org/other-tokenizer"]), 8192, revision=REVISION)
+    assert flag_value(args, "--revision") == REVISION
+    assert "--tokenizer-revision" not in args
 
 
 def test_prefix_caching_is_always_explicit():
@@ -95,7 +106,7 @@ def test_conflicts_are_found_with_or_without_equals():
 
 def test_every_rendered_flag_is_owned_by_a_typed_key():
     args = render_vllm_args(
-        pool(maxNumSeqs=1, maxNumBatchedTokens=64, quantization="fp8", blockSize=16, revision="x"), 64
+        pool(maxNumSeqs=1, maxNumBatchedTokens=64, quantization="fp8", blockSize=16), 64, REVISION
     )
     rendered = {a for a in args[1:] if a.startswith("-")}
     assert rendered <= set(TYPED_FLAGS)
