@@ -110,15 +110,24 @@ def test_the_webhook_told_each_pod_where_its_leader_is(groups):
         assert env["LWS_LEADER_ADDRESS"].startswith(f"llama-405b-group-{group}.llama-405b-group.{namespace}")
 
 
+def service_targets(namespace: str, service: str) -> set[str]:
+    return {
+        endpoint["targetRef"]["name"]
+        for endpoint_slice in get("endpointslices", namespace)
+        if endpoint_slice["metadata"]["labels"].get("kubernetes.io/service-name") == service
+        for endpoint in endpoint_slice.get("endpoints") or []
+    }
+
+
 def test_the_service_reaches_the_leaders_only(groups):
     namespace, _ = groups
-    (slices,) = [
-        s
-        for s in get("endpointslices", namespace)
-        if s["metadata"]["labels"].get("kubernetes.io/service-name") == "llama-405b"
-    ]
-    targets = {e["targetRef"]["name"] for e in slices["endpoints"]}
-    assert targets == {"llama-405b-group-0", "llama-405b-group-1"}
+    leaders = {"llama-405b-group-0", "llama-405b-group-1"}
+    # The EndpointSlice controller follows the pods asynchronously (as in
+    # cluster_checks): give it up to 30 s to catch up before judging.
+    deadline = time.monotonic() + 30
+    while (targets := service_targets(namespace, "llama-405b")) != leaders and time.monotonic() < deadline:
+        time.sleep(1)
+    assert targets == leaders
 
 
 def test_a_group_that_cannot_fit_waits_with_the_schedulers_reason(cluster):
