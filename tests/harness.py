@@ -168,10 +168,12 @@ def run_program(
     hf_token_secret: bool = True,
     preview: bool = True,
     run: ProgramRun | None = None,
+    stack: str = MOCK_STACK,
 ) -> ProgramRun:
     """Run __main__.py once under mocks; raises whatever the program raises.
 
-    Pass `run` to inspect what was registered even when the program fails.
+    Pass `run` to inspect what was registered even when the program fails, and `stack`
+    to run as a named stack (its default namespace is llm-serving-<stack>).
     """
     config = engine_config(structured_config)
     secret_keys = []
@@ -187,7 +189,7 @@ def run_program(
     pulumi.runtime.set_mocks(
         mocks,
         project=NAMESPACE,
-        stack=MOCK_STACK,
+        stack=stack,
         preview=preview,
         monitor=_RecordingMonitor(mocks, run),
     )

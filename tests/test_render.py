@@ -87,7 +87,7 @@ def test_make_render_writes_valid_manifests_idempotently_and_destroy_removes_the
     files = sorted(out.rglob("*.yaml"))
     manifests = [yaml.safe_load(f.read_text()) for f in files]
     expected = run_program(
-        {**stack_file_config(ROOT / f"Pulumi.{stack}.yaml"), RENDER_OPTION: str(out)}
+        {**stack_file_config(ROOT / f"Pulumi.{stack}.yaml"), RENDER_OPTION: str(out)}, stack=stack
     ).manifests()
     assert len(manifests) == len(expected) > 0
     assert sorted((m["kind"], m["metadata"]["name"]) for m in manifests) == sorted(
