@@ -14,20 +14,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.edge_ingress import EdgeIngress
-from components.gpu_node_selector import GpuNodeSelector, GpuScheduling
-from components.inference_gateway import InferenceGateway, RouteTarget
-from components.leader_worker_set_controller import LeaderWorkerSetController
-from components.model_cache import ModelCache
-from components.monitoring_stack import MonitoringStack
-from components.namespace_quota import NamespaceQuota
-from components.network_policies import NetworkPolicies
-from components.pd_router_stack import PDRouterStack, PDRouterStackSpec
-from components.pod_secrets import PodSecrets, SecretRef
-from components.security.pod_security import PodSecurity
-from components.security.traffic import CLIENTS
-from components.stack_ownership import guard_stack_ownership
-from components.vllm_pool import VllmPool, VllmPoolSpec
+from components.addons import LeaderWorkerSetController
+from components.edge import EdgeIngress, InferenceGateway, RouteTarget
+from components.monitoring import MonitoringStack
+from components.namespace import NamespaceQuota, guard_stack_ownership
+from components.placement import GpuNodeSelector, GpuScheduling
+from components.security import CLIENTS, NetworkPolicies, PodSecurity
+from components.serving import PDRouterStack, PDRouterStackSpec, VllmPool, VllmPoolSpec
+from components.shared import PodSecrets, SecretRef
+from components.storage import ModelCache
 from config.loader import load_stack_config
 from config.names import HF_TOKEN_SECRET_NAME, router_name
 from config.render import secret_not_rendered, without_helm_releases

@@ -23,7 +23,7 @@ from cluster_checks import (
     assert_every_service_has_a_ready_endpoint_per_replica,
     assert_gpu_pods_on_accepted_products_without_oversubscription,
 )
-from components.namespace_quota import quantity
+from components.namespace.namespace_quota import quantity
 from harness import ROOT, ProgramRun, run_program, stack_file_config
 from kube import apply, delete, kubectl, prebound_volume
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from components import promql
+from components.monitoring import promql
 from config.names import GENERATED_ENV, MULTI_NODE_ENV, RESERVED_ENV
 from harness import FAKE_HF_TOKEN, ROOT, clean_refusal_problems, run_outcome, stack_file_config
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from components.model_source import s3_copy_command, s3_destination
+from components.storage.model_source import s3_copy_command, s3_destination
 from config.errors import ConfigError
 from config.loader import parse_stack_config
 from config.schema import RCLONE_IMAGE, S3Source

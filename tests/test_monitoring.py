@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import metric_names
-from components.dashboards import dashboard_uid, queries
+from components.monitoring import metric_names
+from components.monitoring.dashboards import dashboard_uid, queries
 from harness import ROOT, STACK_NAMESPACE, ProgramRun, run_program, stack_file_config
 
 MONITORED_STACKS = [

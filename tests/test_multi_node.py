@@ -8,7 +8,7 @@ import copy
 
 import pytest
 
-from components.stack_ownership import OWNER_ANNOTATION
+from components.namespace.stack_ownership import OWNER_ANNOTATION
 from config.errors import ConfigError
 from config.loader import parse_stack_config
 from harness import ROOT, run_program, stack_file_config

@@ -8,8 +8,8 @@ import copy
 import pulumi
 import pytest
 
-from components.namespace_quota import quantity
-from components.stack_ownership import OWNER_ANNOTATION
+from components.namespace.namespace_quota import quantity
+from components.namespace.stack_ownership import OWNER_ANNOTATION
 from harness import ROOT, STACK_NAMESPACE, ProgramRun, run_program, stack_file_config
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))

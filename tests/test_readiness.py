@@ -1,4 +1,4 @@
-"""What `pulumi up` waits for on each object (components/workload.py,
+"""What `pulumi up` waits for on each object (components/shared/workload.py,
 service_readiness): Services are not held back by the provider's 10 s Endpoints
 settle timer, and a LoadBalancer still waits for its address."""
 

@@ -1,5 +1,5 @@
 """Two stacks on one cluster: their own namespaces by default, and no stack takes over
-an object another stack owns (components/stack_ownership.py).
+an object another stack owns (components/namespace/stack_ownership.py).
 
 Under Pulumi's mocks with a stand-in cluster here; tests/test_engine.py shows the same
 refusal from the real engine on the local cluster.
@@ -15,8 +15,8 @@ import pulumi
 import pytest
 from pulumi.runtime.settings import SETTINGS
 
-from components import stack_ownership
-from components.stack_ownership import OWNER_ANNOTATION, api_version_and_kind
+from components.namespace import stack_ownership
+from components.namespace.stack_ownership import OWNER_ANNOTATION, api_version_and_kind
 from config.schema import stack_namespace
 from harness import MOCK_STACK, NAMESPACE, ROOT, STACK_NAMESPACE, ProgramRun, run_program, stack_file_config
 

@@ -1,1 +1,27 @@
-"""Pure builders for pod hardening and network reachability (no resources registered)."""
+"""Who may do what: pod and container hardening, the traffic each workload declares,
+and the NetworkPolicies built from those declarations.
+"""
+
+from components.security.network_policies import NetworkPolicies
+from components.security.pod_security import PodSecurity
+from components.security.traffic import (
+    ANYONE,
+    API_SERVER,
+    CLIENTS,
+    MODEL_DOWNLOAD,
+    PROMETHEUS,
+    ServedPort,
+    Workload,
+)
+
+__all__ = [
+    "ANYONE",
+    "API_SERVER",
+    "CLIENTS",
+    "MODEL_DOWNLOAD",
+    "NetworkPolicies",
+    "PROMETHEUS",
+    "PodSecurity",
+    "ServedPort",
+    "Workload",
+]

@@ -30,32 +30,21 @@ What the pinned images need to run that way (researched, not guessed):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi_kubernetes as k8s
 
+from components.shared import PodFragment
+
+# The scratch paths and the variables pointing libraries at them live in config/names.py,
+# where validation reads them too (`env` may not override them).
+from config.names import CACHE_ENV as _CACHE_ENV
+from config.names import HOME, TMP
+from config.names import NO_TELEMETRY_ENV as _NO_TELEMETRY_ENV
 from config.schema import PodSecurityConfig
 
 HOME_VOLUME = "home"
 TMP_VOLUME = "tmp"
-# The scratch paths and the variables pointing libraries at them live in config/names.py,
-# where validation reads them too (`env` may not override them).
-from config.names import CACHE_ENV as _CACHE_ENV  # noqa: E402
-from config.names import HOME, TMP  # noqa: E402,F401
-from config.names import NO_TELEMETRY_ENV as _NO_TELEMETRY_ENV  # noqa: E402
-
-
-@dataclass(frozen=True)
-class PodFragment:
-    """Volumes, the container's mounts of them and environment variables, added to a
-    pod together (writable scratch on a read-only root, a Secret as a file)."""
-
-    volumes: list[k8s.core.v1.VolumeArgs] = field(default_factory=list)
-    mounts: list[k8s.core.v1.VolumeMountArgs] = field(default_factory=list)
-    env: list[k8s.core.v1.EnvVarArgs] = field(default_factory=list)
-
-    def __add__(self, other: PodFragment) -> PodFragment:
-        return PodFragment(self.volumes + other.volumes, self.mounts + other.mounts, self.env + other.env)
 
 
 def _empty_dir(name: str, size: str) -> k8s.core.v1.VolumeArgs:

@@ -14,11 +14,10 @@ import json
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.alert_rules import alert_rule_group
-from components.dashboards import dashboard_for
-from components.helm_addon import helm_addon, merge_values
-from components.labels import PART_OF
-from components.scrape_target import ScrapeTarget
+from components.addons import helm_addon, merge_values
+from components.monitoring.alert_rules import alert_rule_group
+from components.monitoring.dashboards import dashboard_for
+from components.shared import PART_OF, ScrapeTarget
 from config.schema import MonitoringConfig
 
 

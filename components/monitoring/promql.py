@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from components import metric_names as m
+from components.monitoring import metric_names as m
 
 RATE_WINDOW = "5m"
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.helm_addon import helm_addon
-from components.node_selectors import node_label_in
+from components.addons import helm_addon
+from components.placement.node_selectors import node_label_in
 from config.schema import GpuConfig
 
 GPU_RESOURCE = "nvidia.com/gpu"

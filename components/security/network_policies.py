@@ -12,9 +12,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.labels import PART_OF
 from components.security.network_rules import network_policy_specs
 from components.security.traffic import Workload
+from components.shared import PART_OF
 from config.schema import NetworkPolicyConfig, PeerSelector
 
 

@@ -26,12 +26,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.helm_addon import helm_addon, merge_values
-from components.labels import selector_labels, workload_labels
-from components.scrape_target import ScrapeTarget
-from components.security.pod_security import PodSecurity
-from components.security.traffic import ANYONE, API_SERVER, PROMETHEUS, ServedPort, Workload
-from components.workload import disruption_budget, service_account_with_role
+from components.addons import helm_addon, merge_values
+from components.security import ANYONE, API_SERVER, PROMETHEUS, PodSecurity, ServedPort, Workload
+from components.shared import (
+    ScrapeTarget,
+    disruption_budget,
+    selector_labels,
+    service_account_with_role,
+    workload_labels,
+)
 from config.epp_args import (
     CONFIG_DIR,
     CONFIG_FILE,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pulumi_kubernetes as k8s
 
-from components.security.pod_security import PodFragment
+from components.shared.pod_fragment import PodFragment
 from config.names import API_KEY_ENV, HF_TOKEN_PATH_ENV
 from config.schema import EnvValue
 

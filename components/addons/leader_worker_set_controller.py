@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.helm_addon import helm_addon, merge_values
+from components.addons.helm_addon import helm_addon, merge_values
 from config.schema import LeaderWorkerSetControllerConfig
 
 

@@ -14,9 +14,9 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard, DatasourceVaria
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from components import metric_names as m
-from components import promql
-from components.scrape_target import ScrapeTarget
+from components.monitoring import metric_names as m
+from components.monitoring import promql
+from components.shared import ScrapeTarget
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 GRAFANA_UID_MAX = 40

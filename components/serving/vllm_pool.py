@@ -18,16 +18,25 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import multi_node
-from components.gpu_node_selector import GpuScheduling
-from components.labels import GROUP_ROLE_LABEL, selector_labels, workload_labels
-from components.model_cache import CacheMount
-from components.pod_secrets import PodSecrets, env_var, hf_token_file
-from components.promql import label_matcher
-from components.scrape_target import ScrapeTarget
-from components.security.pod_security import PodFragment, PodSecurity
-from components.security.traffic import MODEL_DOWNLOAD, PROMETHEUS, ServedPort, Workload
-from components.workload import disruption_budget, service_readiness, service_spec, service_url
+from components.monitoring import label_matcher
+from components.placement import GpuScheduling
+from components.security import MODEL_DOWNLOAD, PROMETHEUS, PodSecurity, ServedPort, Workload
+from components.serving import multi_node
+from components.shared import (
+    GROUP_ROLE_LABEL,
+    PodFragment,
+    PodSecrets,
+    ScrapeTarget,
+    disruption_budget,
+    env_var,
+    hf_token_file,
+    selector_labels,
+    service_readiness,
+    service_spec,
+    service_url,
+    workload_labels,
+)
+from components.storage import CacheMount
 from config.parallel_layout import PoolLayout
 from config.schema import PoolConfig
 

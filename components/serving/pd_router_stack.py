@@ -14,22 +14,22 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gpu_node_selector import GpuScheduling
-from components.labels import selector_labels, workload_labels
-from components.model_cache import CacheMount
-from components.pod_secrets import PodSecrets
-from components.scrape_target import ScrapeTarget
-from components.security.pod_security import PodSecurity
-from components.security.traffic import API_SERVER, CLIENTS, PROMETHEUS, ServedPort, Workload
-from components.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
-from components.workload import (
+from components.placement import GpuScheduling
+from components.security import API_SERVER, CLIENTS, PROMETHEUS, PodSecurity, ServedPort, Workload
+from components.serving.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
+from components.shared import (
+    PodSecrets,
+    ScrapeTarget,
     disruption_budget,
     in_cluster_url,
+    selector_labels,
     service_account_with_role,
     service_readiness,
     service_spec,
     service_url,
+    workload_labels,
 )
+from components.storage import CacheMount
 from config import names
 from config.router_args import RoleEndpoint, render_router_args
 from config.schema import PD_ROLES, PDStackConfig, role_pool_name

@@ -9,8 +9,8 @@ Three modes:
 
 A prefetch Job downloads each model into each claim once, so replicas do not each
 download it; pools wait for it. It is optional for Hugging Face models and always
-there for S3 sources (components/model_source.py says why a Job). `pulumi destroy` keeps the volumes (and the
-weights on them) unless `modelCache.retainOnDestroy` is false.
+there for S3 sources (model_source.py says why a Job). `pulumi destroy` keeps the
+volumes (and the weights on them) unless `modelCache.retainOnDestroy` is false.
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.helm_addon import helm_addon, merge_values
-from components.labels import selector_labels, workload_labels
-from components.model_source import Download, download_for, model_path, serves_offline
-from components.node_selectors import node_label_in
-from components.pod_secrets import SecretRef, hf_token_file
-from components.security.pod_security import PodSecurity
-from components.security.traffic import MODEL_DOWNLOAD, Workload
+from components.addons import helm_addon, merge_values
+from components.placement import node_label_in
+from components.security import MODEL_DOWNLOAD, PodSecurity, Workload
+from components.shared import SecretRef, hf_token_file, selector_labels, workload_labels
+from components.storage.model_source import Download, download_for, model_path, serves_offline
 from config.names import HF_HOME_ENV, SHARED_CLAIM_NAME, pool_claim_name, prefetch_job_name
 from config.schema import ModelCacheConfig, PoolConfig, ReleaseConfig
 

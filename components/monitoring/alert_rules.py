@@ -6,9 +6,9 @@ what to check, what to change). Thresholds come from `monitoring.alerts`. Pure.
 
 from __future__ import annotations
 
-from components import metric_names as m
-from components import promql
-from components.scrape_target import ScrapeTarget
+from components.monitoring import metric_names as m
+from components.monitoring import promql
+from components.shared import ScrapeTarget
 from config.schema import AlertThresholds
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gpu_node_selector import GPU_RESOURCE
-from components.labels import PART_OF
-from components.model_cache import PREFETCH_LIMITS, PREFETCH_REQUESTS
-from components.pd_router_stack import ROUTER_MAX_SURGE
+from components.placement import GPU_RESOURCE
+from components.serving import ROUTER_MAX_SURGE
+from components.shared import PART_OF
+from components.storage import PREFETCH_LIMITS, PREFETCH_REQUESTS
 from config.parallel_layout import PoolLayout
 from config.schema import StackConfig
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.inference_gateway import RouteTarget
-from components.labels import workload_labels
+from components.edge.inference_gateway import RouteTarget
+from components.shared import workload_labels
 from config.schema import IngressConfig
 
 MODEL_PATH_PREFIX = "/models"

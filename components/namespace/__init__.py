@@ -1,0 +1,8 @@
+"""The stack's namespace: the Namespace itself, its quota and limit range, and the
+ownership guard that keeps stacks from taking over each other's objects.
+"""
+
+from components.namespace.namespace_quota import NamespaceQuota
+from components.namespace.stack_ownership import guard_stack_ownership
+
+__all__ = ["NamespaceQuota", "guard_stack_ownership"]
