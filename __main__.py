@@ -11,21 +11,19 @@ from __future__ import annotations
 import dataclasses
 
 import pulumi
-import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components.addons import LeaderWorkerSetController
 from components.edge import EdgeIngress, InferenceGateway, RouteTarget
 from components.monitoring import MonitoringStack
-from components.namespace import NamespaceQuota, guard_stack_ownership
+from components.namespace import NamespaceQuota, guard_stack_ownership, stack_namespace
 from components.placement import GpuNodeSelector, GpuScheduling
-from components.security import CLIENTS, NetworkPolicies, PodSecurity
-from components.serving import PDRouterStack, PDRouterStackSpec, VllmPool, VllmPoolSpec
-from components.shared import PodSecrets, SecretRef
+from components.security import NetworkPolicies, PodSecurity, stack_traffic
+from components.serving import PDRouterStack, PDRouterStackSpec, VllmPool, VllmPoolSpec, endpoint_description
+from components.shared import stack_secrets
 from components.storage import ModelCache
 from config.loader import load_stack_config
-from config.names import HF_TOKEN_SECRET_NAME, router_name
-from config.render import secret_not_rendered, without_helm_releases
+from config.names import router_name
+from config.render import without_helm_releases
 from config.schema import PD_ROLES, role_pool_name
 from config.vllm_args import render_vllm_args
 
@@ -46,49 +44,9 @@ if render_directory:
     for message in render_messages:
         pulumi.log.warn(message)
 
-if stack.create_namespace:
-    namespace: pulumi.Input[str] = k8s.core.v1.Namespace(
-        "namespace",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=stack.namespace, labels={"app.kubernetes.io/part-of": "llm-serving"}
-        ),
-    ).metadata.name
-else:
-    namespace = stack.namespace
-
-
-def _secret(resource_name: str, secret_name: str, key: str, value: pulumi.Input[str]) -> SecretRef:
-    if render_directory:
-        pulumi.log.warn(secret_not_rendered(secret_name))
-        return SecretRef(secret_name, key)
-    k8s.core.v1.Secret(
-        resource_name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=namespace),
-        type="Opaque",
-        string_data={key: pulumi.Output.secret(value)},
-    )
-    return SecretRef(secret_name, key)
-
-
-hugging_face = stack.hugging_face
-if hugging_face.existing_secret:
-    hf_token = SecretRef(hugging_face.existing_secret, hugging_face.secret_key)
-elif loaded.hf_token is not None:
-    hf_token = _secret("hf-token", HF_TOKEN_SECRET_NAME, hugging_face.secret_key, loaded.hf_token)
-else:
-    hf_token = None
-
-api_key = None
-if stack.auth.enabled and stack.auth.existing_secret:
-    api_key = SecretRef(stack.auth.existing_secret, stack.auth.secret_key)
-elif stack.auth.enabled and render_directory:
-    # Its Secret is not rendered (config/render.py), so no key is generated.
-    api_key = _secret("vllm-api-key", stack.auth.secret_name, stack.auth.secret_key, "")
-elif stack.auth.enabled:
-    password = random.RandomPassword("vllm-api-key", length=48, special=False)
-    api_key = _secret("vllm-api-key", stack.auth.secret_name, stack.auth.secret_key, password.result)
-
-secrets = PodSecrets(hf_token=hf_token, api_key=api_key)
+namespace = stack_namespace(stack.namespace, stack.create_namespace)
+secrets = stack_secrets(stack, loaded.hf_token, namespace, render_mode=bool(render_directory))
+hf_token = secrets.hf_token
 release = stack.release
 security = PodSecurity(stack.pod_security, stack.pod_security.runs_as_root(stack.model_cache.mode))
 gpu_selector = GpuNodeSelector("gpu", stack.gpu, release.chart_versions.gpu_operator)
@@ -119,20 +77,7 @@ def scheduling_for(pool_name: str) -> GpuScheduling:
 
 
 def endpoint(service: str, port: int, model: str, url: pulumi.Output[str]) -> dict:
-    """How to reach one OpenAI-compatible endpoint, without ever printing the key."""
-    auth = stack.auth
-    auth_header = (
-        f'-H "Authorization: Bearer $(kubectl get secret -n {stack.namespace} {auth.effective_secret_name} '
-        f"-o jsonpath='{{.data.{auth.secret_key}}}' | base64 -d)\" "
-        if auth.enabled
-        else ""
-    )
-    return {
-        "model": model,
-        "url": url,
-        "portForward": f"kubectl port-forward -n {stack.namespace} svc/{service} {port}:{port}",
-        "curl": f"curl -s {auth_header}http://localhost:{port}/v1/models",
-    }
+    return endpoint_description(stack.namespace, stack.auth, service, port, model, url)
 
 
 endpoints = {}
@@ -242,16 +187,7 @@ if stack.monitoring.enabled:
     pulumi.export("monitoring", {"alerts": monitoring.alert_names, "dashboards": monitoring.dashboards})
 
 if stack.network_policy.enabled:
-    # Who reaches each pool and router: clients, and through the gateway its proxy
-    # (and a pool's endpoint picker).
-    via_gateway = gateway.callers_of() if gateway else {}
-    traffic = cache.traffic()
-    for pool_name, vllm_pool in vllm_pools.items():
-        traffic.append(vllm_pool.traffic(frozenset({CLIENTS}) | via_gateway.get(pool_name, frozenset())))
-    for stack_name, pd_stack in pd_router_stacks.items():
-        traffic += pd_stack.traffic(via_gateway.get(stack_name, frozenset()))
-    if gateway:
-        traffic += gateway.traffic()
+    traffic = stack_traffic(cache.traffic(), vllm_pools, pd_router_stacks, gateway)
     NetworkPolicies(
         "network-policies",
         stack.network_policy,

@@ -13,8 +13,10 @@ from components.security.traffic import (
     ServedPort,
     Workload,
 )
+from components.security.traffic_wiring import stack_traffic
 
 __all__ = [
+    "stack_traffic",
     "ANYONE",
     "API_SERVER",
     "CLIENTS",

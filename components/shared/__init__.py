@@ -6,6 +6,7 @@ from components.shared.labels import GROUP_ROLE_LABEL, PART_OF, selector_labels,
 from components.shared.pod_fragment import PodFragment
 from components.shared.pod_secrets import PodSecrets, SecretRef, env_var, hf_token_file
 from components.shared.scrape_target import ScrapeTarget
+from components.shared.stack_secrets import stack_secrets
 from components.shared.workload import (
     disruption_budget,
     in_cluster_url,
@@ -16,6 +17,7 @@ from components.shared.workload import (
 )
 
 __all__ = [
+    "stack_secrets",
     "GROUP_ROLE_LABEL",
     "PART_OF",
     "PodFragment",
