@@ -22,10 +22,9 @@ from components.serving import PDRouterStack, PDRouterStackSpec, VllmPool, VllmP
 from components.shared import stack_secrets
 from components.storage import ModelCache
 from config.loader import load_stack_config
-from config.names import router_name
+from config.names import PD_ROLES, role_pool_name, router_name
 from config.render import without_helm_releases
-from config.schema import PD_ROLES, role_pool_name
-from config.vllm_args import render_vllm_args
+from config.serving.vllm_args import render_vllm_args
 
 loaded = load_stack_config()
 stack = loaded.stack

@@ -22,7 +22,8 @@ from config.names import (
     role_pool_name,
     router_name,
 )
-from config.schema import PoolConfig, StackConfig
+from config.serving.sections import PoolConfig
+from config.stack import StackConfig
 
 # Kubernetes reserves the `kube-` prefix for its own namespaces (kube-system,
 # kube-public, kube-node-lease). `default` always exists: creating it fails, and

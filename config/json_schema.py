@@ -17,7 +17,7 @@ from pathlib import Path
 
 from config.errors import NAMESPACE
 from config.loader import HF_TOKEN_KEY
-from config.schema import StackConfig
+from config.stack import StackConfig
 
 SCHEMA_PATH = Path("schema") / "stack.schema.json"
 SCHEMA_ID = "https://github.com/llm-serving/llm-serving/schema/stack.schema.json"
@@ -55,7 +55,7 @@ def stack_file_schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "llm-serving stack file (Pulumi.<stack>.yaml)",
-        "description": "Generated from config/schema.py by `make schema`; do not edit.",
+        "description": "Generated from the config sections (config/stack.py) by `make schema`; do not edit.",
         "type": "object",
         "properties": {
             "config": config,

@@ -19,8 +19,8 @@ from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
 from config.errors import NAMESPACE, ConfigError, Problem, from_validation_error, key_path
-from config.schema import StackConfig, stack_namespace
 from config.schema_paths import unwrap
+from config.stack import StackConfig, stack_namespace
 from config.validation import CapacityReport, check_stack
 
 HF_TOKEN_KEY = "hfToken"

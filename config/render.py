@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from config.schema import StackConfig
+from config.stack import StackConfig
 
 # (path of the add-on's config, its key as users write it) for every Helm release.
 HELM_RELEASES = (

@@ -31,7 +31,7 @@ GIB = 1024**3
 MIB = 1024**2
 
 # The vLLM release the memory model below reproduces: the release of the default image
-# (config/schema.py VLLM_IMAGE, vllm/vllm-openai:v0.19.1).
+# (config/release.py VLLM_IMAGE, vllm/vllm-openai:v0.19.1).
 PINNED_VLLM_RELEASE = "0.19"
 
 DTYPE_BYTES = {

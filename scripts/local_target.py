@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from config.names import SHARED_CLAIM_NAME, pool_claim_name  # noqa: E402
-from config.schema import StackConfig, stack_namespace  # noqa: E402
+from config.stack import StackConfig, stack_namespace  # noqa: E402
 from local_cluster import KUBECONFIG, ClusterError, kubectl  # noqa: E402
 
 HF_TOKEN_SECRET = "hf-token-local"

@@ -37,9 +37,9 @@ K8S_PROVIDER_VERSION="4.24.1"
 # pulumi-terraform-bridge with our configuration (scripts/pulumi-resource-random),
 # installed as the version the pinned pulumi-random SDK requests.
 RANDOM_PROVIDER_VERSION="4.21.4"
-# The LeaderWorkerSet controller; keep equal to LWS_CHART_VERSION in config/schema.py.
+# The LeaderWorkerSet controller; keep equal to LWS_CHART_VERSION in config/release.py.
 LWS_VERSION="0.9.0"
-# The endpoint picker; keep equal to the EPP image tag in config/schema.py.
+# The endpoint picker; keep equal to the EPP image tag in config/release.py.
 GAIE_VERSION="1.5.0"
 ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes pulumi-resource-random lws epp"
 HELM_VERSION="3.22.0"

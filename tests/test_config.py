@@ -10,8 +10,9 @@ import pytest
 from config import credentials, kube_types, loader
 from config.errors import ConfigError
 from config.loader import parse_stack_config
-from config.schema import VLLM_IMAGE, StackConfig
+from config.release import VLLM_IMAGE
 from config.schema_paths import all_key_paths, is_model, unwrap
+from config.stack import StackConfig
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 # Run as a script too (see the module docstring): the project and the test helpers.
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
-from config.schema import StackConfig  # noqa: E402
 from config.schema_paths import MAP_KEY_PLACEHOLDER, all_key_paths  # noqa: E402
+from config.stack import StackConfig  # noqa: E402
 from harness import FAKE_HF_TOKEN, ROOT, clean_refusal_problems, run_outcome, stack_file_config  # noqa: E402
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))

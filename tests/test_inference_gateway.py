@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from config.epp_args import render_epp_args, render_plugins_config
+from config.edge.epp_args import render_epp_args, render_plugins_config
+from config.edge.sections import EndpointPickerConfig
 from config.errors import ConfigError
 from config.loader import parse_stack_config
-from config.schema import EndpointPickerConfig
 from harness import ROOT, STACK_NAMESPACE, run_program, stack_file_config
 from schemas import validation_errors
 

@@ -26,7 +26,8 @@ import pytest
 from components.storage.model_source import s3_copy_command, s3_destination
 from config.errors import ConfigError
 from config.loader import parse_stack_config
-from config.schema import RCLONE_IMAGE, S3Source
+from config.release import RCLONE_IMAGE
+from config.storage.sections import S3Source
 from harness import ROOT, run_program, stack_file_config
 
 RCLONE = Path(sys.executable).parent / "rclone"

@@ -15,8 +15,9 @@ from vllm_router.router_args import RouterArgs
 
 from config.errors import ConfigError
 from config.loader import parse_stack_config
-from config.router_args import API_KEY_ARG, ROUTER_TYPED_FLAGS
-from config.schema import VLLM_ROUTER_IMAGE, RouterPolicy
+from config.release import VLLM_ROUTER_IMAGE
+from config.serving.router_args import API_KEY_ARG, ROUTER_TYPED_FLAGS
+from config.serving.sections import RouterPolicy
 from harness import ROOT, STACK_NAMESPACE, ProgramRun, Registered, run_program, stack_file_config
 from schemas import validation_errors
 

@@ -17,7 +17,7 @@ from pulumi.runtime.settings import SETTINGS
 
 from components.namespace import stack_ownership
 from components.namespace.stack_ownership import OWNER_ANNOTATION, api_version_and_kind
-from config.schema import stack_namespace
+from config.stack import stack_namespace
 from harness import MOCK_STACK, NAMESPACE, ROOT, STACK_NAMESPACE, ProgramRun, run_program, stack_file_config
 
 OWNER = f"{NAMESPACE}/{MOCK_STACK}"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from config.schema import PoolConfig
-from config.vllm_args import TYPED_FLAGS, extra_args_problems, render_vllm_args
+from config.serving.sections import PoolConfig
+from config.serving.vllm_args import TYPED_FLAGS, extra_args_problems, render_vllm_args
 
 
 def pool(**overrides) -> PoolConfig:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from config.schema import HelmChartConfig
+from config.addons.sections import HelmChartConfig
 
 
 def helm_addon(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from components.addons.helm_addon import helm_addon, merge_values
-from config.schema import LeaderWorkerSetControllerConfig
+from config.addons.sections import LeaderWorkerSetControllerConfig
 
 
 class LeaderWorkerSetController(pulumi.ComponentResource):

@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components.edge.inference_gateway import RouteTarget
 from components.shared import workload_labels
-from config.schema import IngressConfig
+from config.edge.sections import IngressConfig
 
 MODEL_PATH_PREFIX = "/models"
 TRAEFIK_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares"

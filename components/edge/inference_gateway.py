@@ -35,7 +35,8 @@ from components.shared import (
     service_account_with_role,
     workload_labels,
 )
-from config.epp_args import (
+from config.edge.checks import route_path_prefix
+from config.edge.epp_args import (
     CONFIG_DIR,
     CONFIG_FILE,
     EXT_PROC_PORT,
@@ -45,9 +46,9 @@ from config.epp_args import (
     render_epp_args,
     render_plugins_config,
 )
-from config.gateway_checks import route_path_prefix
+from config.edge.sections import InferenceGatewayConfig, InferenceRouteConfig
 from config.names import epp_name
-from config.schema import InferenceGatewayConfig, InferenceRouteConfig, ReleaseConfig
+from config.release import ReleaseConfig
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 OBJECTIVE_API_VERSION = "inference.networking.x-k8s.io/v1alpha2"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from components.monitoring import metric_names as m
 from components.monitoring import promql
 from components.shared import ScrapeTarget
-from config.schema import AlertThresholds
+from config.monitoring.sections import AlertThresholds
 
 
 def _alert(name: str, expr: str, duration: str, severity: str, summary: str, description: str) -> dict:

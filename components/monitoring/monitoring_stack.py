@@ -18,7 +18,7 @@ from components.addons import helm_addon, merge_values
 from components.monitoring.alert_rules import alert_rule_group
 from components.monitoring.dashboards import dashboard_for
 from components.shared import PART_OF, ScrapeTarget
-from config.schema import MonitoringConfig
+from config.monitoring.sections import MonitoringConfig
 
 
 class MonitoringStack(pulumi.ComponentResource):

@@ -22,8 +22,8 @@ from components.placement import GPU_RESOURCE
 from components.serving import ROUTER_MAX_SURGE
 from components.shared import PART_OF
 from components.storage import PREFETCH_LIMITS, PREFETCH_REQUESTS
-from config.parallel_layout import PoolLayout
-from config.schema import StackConfig
+from config.serving.parallel_layout import PoolLayout
+from config.stack import StackConfig
 
 _SUFFIX = {
     "": 1,

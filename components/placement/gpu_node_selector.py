@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.addons import helm_addon
 from components.placement.node_selectors import node_label_in
-from config.schema import GpuConfig
+from config.placement.sections import GpuConfig
 
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"

@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 from components.security.network_rules import network_policy_specs
 from components.security.traffic import Workload
 from components.shared import PART_OF
-from config.schema import NetworkPolicyConfig, PeerSelector
+from config.security.sections import NetworkPolicyConfig, PeerSelector
 
 
 class NetworkPolicies(pulumi.ComponentResource):

@@ -21,7 +21,7 @@ from components.security.traffic import (
     PROMETHEUS,
     Workload,
 )
-from config.schema import EgressRule, NetworkPolicyConfig, PeerSelector
+from config.security.sections import EgressRule, NetworkPolicyConfig, PeerSelector
 
 DEFAULT_DENY = "default-deny-all"
 ALLOW_DNS = "default-allow-dns"

@@ -41,7 +41,7 @@ from components.shared import PodFragment
 from config.names import CACHE_ENV as _CACHE_ENV
 from config.names import HOME, TMP
 from config.names import NO_TELEMETRY_ENV as _NO_TELEMETRY_ENV
-from config.schema import PodSecurityConfig
+from config.security.sections import PodSecurityConfig
 
 HOME_VOLUME = "home"
 TMP_VOLUME = "tmp"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pulumi
 
-from config.schema import AuthConfig
+from config.security.sections import AuthConfig
 
 
 def endpoint_description(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import pulumi_kubernetes as k8s
 
 from config.names import GLOO_SOCKET_IFNAME_ENV, NCCL_SOCKET_IFNAME_ENV
-from config.schema import MultiNodeConfig
+from config.serving.sections import MultiNodeConfig
 
 LEADER = "leader"
 WORKER = "worker"

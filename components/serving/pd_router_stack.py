@@ -31,9 +31,10 @@ from components.shared import (
 )
 from components.storage import CacheMount
 from config import names
-from config.router_args import RoleEndpoint, render_router_args
-from config.schema import PD_ROLES, PDStackConfig, role_pool_name
-from config.vllm_args import render_kv_transfer_args, render_vllm_args
+from config.names import PD_ROLES, role_pool_name
+from config.serving.router_args import RoleEndpoint, render_router_args
+from config.serving.sections import PDStackConfig
+from config.serving.vllm_args import render_kv_transfer_args, render_vllm_args
 
 ROUTER_CONTAINER = "router"
 METRICS_PORT_NAME = "metrics"

@@ -37,8 +37,8 @@ from components.shared import (
     workload_labels,
 )
 from components.storage import CacheMount
-from config.parallel_layout import PoolLayout
-from config.schema import PoolConfig
+from config.serving.parallel_layout import PoolLayout
+from config.serving.sections import PoolConfig
 
 CONTAINER_NAME = "vllm"
 PORT_NAME = "http"

@@ -21,7 +21,7 @@ import pulumi_kubernetes as k8s
 
 from components.shared.pod_fragment import PodFragment
 from config.names import API_KEY_ENV, HF_TOKEN_PATH_ENV
-from config.schema import EnvValue
+from config.serving.sections import EnvValue
 
 HF_TOKEN_VOLUME = "hf-token"
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"

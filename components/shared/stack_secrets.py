@@ -15,7 +15,7 @@ import pulumi_random as random
 from components.shared.pod_secrets import PodSecrets, SecretRef
 from config.names import HF_TOKEN_SECRET_NAME
 from config.render import secret_not_rendered
-from config.schema import StackConfig
+from config.stack import StackConfig
 
 
 def _secret(

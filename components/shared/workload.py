@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from config.schema import DisruptionBudgetConfig, ServiceConfig
+from config.serving.sections import DisruptionBudgetConfig, ServiceConfig
 
 
 def in_cluster_url(service: str, namespace: str, port: int) -> str:

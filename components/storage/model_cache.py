@@ -26,7 +26,9 @@ from components.security import MODEL_DOWNLOAD, PodSecurity, Workload
 from components.shared import SecretRef, hf_token_file, selector_labels, workload_labels
 from components.storage.model_source import Download, download_for, model_path, serves_offline
 from config.names import HF_HOME_ENV, SHARED_CLAIM_NAME, pool_claim_name, prefetch_job_name
-from config.schema import ModelCacheConfig, PoolConfig, ReleaseConfig
+from config.release import ReleaseConfig
+from config.serving.sections import PoolConfig
+from config.storage.sections import ModelCacheConfig
 
 # `hf download` is network-bound: a core or two and a few GiB for hashing and buffers.
 PREFETCH_REQUESTS = {"cpu": "1", "memory": "4Gi"}

@@ -24,7 +24,8 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from config.schema import PoolConfig, S3Source
+from config.serving.sections import PoolConfig
+from config.storage.sections import S3Source
 
 # The Job's environment variables holding the S3 key pair; rclone's env_auth reads
 # them (and falls back to the pod's own identity when they are absent).

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import yaml
 
-from config.schema import EndpointPickerConfig
+from config.edge.sections import EndpointPickerConfig
 
 EXT_PROC_PORT = 9002
 HEALTH_PORT = 9003

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.escape_hatches import FlagParser, InputProblem, check_arguments
-from config.schema import PDStackConfig
+from config.serving.sections import PDStackConfig
 
 # Kubernetes expands $(VAR) in args from the container's env, so the key stays in
 # its Secret and never appears in the manifest.

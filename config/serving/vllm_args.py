@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from config.escape_hatches import FlagParser, InputProblem, check_arguments
-from config.schema import KvTransferConfig, PoolConfig
+from config.serving.sections import KvTransferConfig, PoolConfig
 
 # Flag -> the typed config key (under pools.<name>) that owns it.
 TYPED_FLAGS: dict[str, str] = {

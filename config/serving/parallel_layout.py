@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import Problem
-from config.schema import PoolConfig
-from config.vllm_args import flag_name
+from config.serving.sections import PoolConfig
+from config.serving.vllm_args import flag_name
 
 # The most pipeline stages we suggest in a fix (vLLM accepts more; nobody wants them).
 MAX_SUGGESTED_PIPELINE_STAGES = 16

@@ -1,10 +1,11 @@
-"""Cross-key checks of `inferenceGateway`: every route names something that serves,
+"""Cross-key checks of the edge: `ingress.defaultModel` names something served, and in
+`inferenceGateway` every route names something that serves,
 and no two routes claim the same path or model. Pure: no Pulumi imports."""
 
 from __future__ import annotations
 
 from config.errors import Problem
-from config.schema import StackConfig
+from config.stack import StackConfig
 
 
 def route_path_prefix(name: str, prefix: str | None) -> str:
@@ -58,3 +59,19 @@ def inference_gateway_problems(stack: StackConfig) -> list[Problem]:
                 )
             models.setdefault(served, name)
     return problems
+
+
+def edge_problems(stack: StackConfig) -> list[Problem]:
+    """The ingress's default model must be one the stack serves."""
+    ingress = stack.ingress
+    served = [*stack.pools, *stack.pd_stacks]
+    if not ingress.enabled or ingress.default_model is None or ingress.default_model in served:
+        return []
+    return [
+        Problem(
+            "ingress.defaultModel",
+            ingress.default_model,
+            "names no pool or P/D stack of this stack",
+            f"use one of {', '.join(served)}",
+        )
+    ]

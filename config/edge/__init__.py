@@ -1,0 +1,2 @@
+"""Config of the edge (ingress, inference gateway):
+its sections and the checks on them (components/edge/ builds it)."""

@@ -1,0 +1,41 @@
+"""Config section `gpu`: accepted GPU products, taint, runtime class, GPU Operator."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from config.addons.sections import HelmChartConfig
+from config.kube_types import (
+    ChartRepository,
+    DnsLabel,
+    DnsSubdomain,
+    Int32,
+    LabelValue,
+    TaintKey,
+)
+from config.section import Section
+
+
+class GpuOperatorConfig(HelmChartConfig):
+    install: bool = False
+    repository: ChartRepository = "https://helm.ngc.nvidia.com/nvidia"
+    namespace: DnsLabel = "gpu-operator"
+
+
+class GpuTaint(Section):
+    key: TaintKey = "nvidia.com/gpu"
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class GpuConfig(Section):
+    """How pods land on GPU nodes; consumed only by GpuNodeSelector."""
+
+    products: list[LabelValue] = Field(default_factory=list)
+    runtime_class_name: DnsSubdomain | None = "nvidia"
+    create_runtime_class: bool = False
+    runtime_class_handler: DnsLabel = "nvidia"
+    taint: GpuTaint = Field(default_factory=GpuTaint)
+    max_gpus_per_node: Int32 = Field(default=8, gt=0, le=64)
+    operator: GpuOperatorConfig = Field(default_factory=GpuOperatorConfig)

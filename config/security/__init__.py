@@ -1,0 +1,1 @@
+"""Config of security: its sections and the checks on them (components/security/ builds it)."""

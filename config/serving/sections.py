@@ -1,0 +1,379 @@
+"""Config sections of what serves: `vllm` defaults, `pools.<name>` (a VllmPool) and
+`pdStacks.<name>` (a PDRouterStack with its router and KV transfer).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
+
+from config.kube_types import (
+    DnsSubdomain,
+    EnvVarName,
+    FiniteFloat,
+    HttpUrl,
+    Int32,
+    Int64,
+    LabelKey,
+    LabelValue,
+    MetricName,
+    ModelId,
+    NetworkInterfaces,
+    Port,
+    PositiveQuantity,
+    SecretDataKey,
+    ServedModelName,
+    dns_1035_label,
+)
+from config.names import MAX_POOL_NAME_LENGTH, PD_ROLES
+from config.section import Section
+from config.storage.sections import ModelSource
+
+
+class VllmDefaults(Section):
+    # The image itself is a release key: release.images.vllm.
+    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
+
+
+Dtype = Literal["auto", "half", "float16", "bfloat16", "float", "float32"]
+
+
+KvCacheDtype = Literal["auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2"]
+
+
+Quantization = Literal["awq", "awq_marlin", "gptq", "gptq_marlin", "fp8", "compressed-tensors", "mxfp4"]
+
+
+BlockSize = Literal[1, 8, 16, 32, 64, 128, 256]
+
+
+class PodResources(Section):
+    cpu: PositiveQuantity = "8"
+    # Default: equal to `cpu`, so GPU pods get Guaranteed QoS (what the static CPU
+    # manager needs to pin cores).
+    cpu_limit: PositiveQuantity | None = None
+    memory: PositiveQuantity = "32Gi"
+
+    @property
+    def effective_cpu_limit(self) -> str:
+        return self.cpu_limit or self.cpu
+
+
+class SharedMemory(Section):
+    # None: mounted whenever a pod has more than one GPU (NCCL needs it).
+    enabled: bool | None = None
+    size: PositiveQuantity = "16Gi"
+
+
+class ServiceConfig(Section):
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
+    port: Port = 8000
+    session_affinity: Literal["None", "ClientIP"] = "None"
+    session_affinity_timeout_seconds: Int32 = Field(default=3600, ge=1, le=86400)
+
+
+class ProbeConfig(Section):
+    # Model download and load can take half an hour for large models; the
+    # startupProbe holds liveness off until then.
+    # Bounded so that the derived failureThreshold and progressDeadlineSeconds stay int32.
+    startup_timeout_seconds: Int32 = Field(default=1800, ge=60, le=7 * 24 * 3600)
+    readiness_period_seconds: Int32 = Field(default=5, ge=1, le=3600)
+    liveness_period_seconds: Int32 = Field(default=10, ge=1, le=3600)
+    liveness_failure_threshold: Int32 = Field(default=3, ge=1, le=1000)
+
+
+class RolloutConfig(Section):
+    # maxSurge 0: a rollout never needs a spare GPU.
+    max_surge: Int32 = Field(default=0, ge=0)
+    max_unavailable: Int32 = Field(default=1, ge=0)
+    termination_grace_period_seconds: Int64 = Field(default=120, ge=0)
+
+    @model_validator(mode="after")
+    def _can_progress(self) -> RolloutConfig:
+        if self.max_surge == 0 and self.max_unavailable == 0:
+            raise ValueError("maxSurge and maxUnavailable cannot both be 0: no rollout could proceed")
+        return self
+
+
+class DisruptionBudgetConfig(Section):
+    enabled: bool = True
+    max_unavailable: Int32 = Field(default=1, ge=0)
+
+
+class AutoscalingConfig(Section):
+    """Scale on queue depth (`vllm:num_requests_waiting`), never on CPU."""
+
+    mode: Literal["none", "hpa", "keda"] = "none"
+    min_replicas: Int32 = Field(default=1, ge=0)
+    max_replicas: Int32 = Field(default=4, ge=1)
+    target_queue_depth: Int32 = Field(default=5, ge=1)
+    # hpa: the Pods metric name as prometheus-adapter exposes it (colons become
+    # underscores there).
+    hpa_metric_name: MetricName = "vllm_num_requests_waiting"
+    # keda: the Prometheus that holds vLLM's metrics.
+    prometheus_url: HttpUrl = "http://prometheus-operated.monitoring.svc:9090"
+    polling_interval_seconds: Int32 = Field(default=15, ge=1)
+    cooldown_period_seconds: Int32 = Field(default=300, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingConfig:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError("maxReplicas must be at least minReplicas")
+        if self.mode == "hpa" and self.min_replicas < 1:
+            raise ValueError("an HPA cannot scale to zero: set minReplicas >= 1 or use mode 'keda'")
+        return self
+
+
+class SecretKeyRef(Section):
+    """One key of a Secret in the stack's namespace."""
+
+    name: DnsSubdomain
+    key: SecretDataKey
+
+
+def _env_value_shorthand(value: object) -> object:
+    """`NAME: text` is shorthand for `NAME: {value: text}`; YAML numbers become text
+    (Kubernetes env values are strings); booleans are ambiguous and refused."""
+    if isinstance(value, bool):
+        raise ValueError(
+            "is a boolean, and env values are text. "
+            'Fix: quote it ("true" or "1", as the program reading it expects)'
+        )
+    if isinstance(value, str):
+        return {"value": value}
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return {"value": str(value)}
+    return value
+
+
+class EnvValue(Section):
+    """An environment variable: a plain value, or a reference to a Secret's key (the
+    only way to pass a credential: a plain value is written into the Deployment)."""
+
+    value: str | None = None
+    secret_key_ref: SecretKeyRef | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EnvValue:
+        if (self.value is None) == (self.secret_key_ref is None):
+            raise ValueError("needs exactly one of a plain value or secretKeyRef {name, key}")
+        return self
+
+
+EnvEntry = Annotated[EnvValue, BeforeValidator(_env_value_shorthand)]
+
+
+class MultiNodeConfig(Section):
+    """A pool whose replica needs more GPUs than one node has
+    (tensorParallelSize x pipelineParallelSize) runs each replica as a
+    LeaderWorkerSet group: one pod per node, a Ray head on the leader."""
+
+    # GPUs of one node. Default: the GPU catalog's gpusPerNode for the pool's
+    # product, else llm-serving:gpu.maxGpusPerNode.
+    gpus_per_node: Int32 | None = Field(default=None, gt=0, le=64)
+    # A node label (e.g. a rack or NVLink-domain label): each group then owns one
+    # domain of it exclusively (LWS exclusive-topology). Never the hostname label:
+    # a group spans several nodes.
+    topology_key: LabelKey | None = None
+    # Network interfaces NCCL and Gloo use between the group's pods (NCCL_SOCKET_IFNAME,
+    # GLOO_SOCKET_IFNAME); unset: their own choice. Gloo defaults to NCCL's.
+    nccl_socket_ifname: NetworkInterfaces | None = None
+    gloo_socket_ifname: NetworkInterfaces | None = None
+    ray_port: Port = 6379
+
+    @field_validator("topology_key")
+    @classmethod
+    def _not_hostname(cls, value: str | None) -> str | None:
+        if value == "kubernetes.io/hostname":
+            raise ValueError(
+                "cannot be kubernetes.io/hostname: a group spans several nodes; use a rack or "
+                "NVLink-domain label, or leave it unset"
+            )
+        return value
+
+    @property
+    def gloo_interface(self) -> str | None:
+        return self.gloo_socket_ifname or self.nccl_socket_ifname
+
+
+class PoolConfig(Section):
+    """N identical vLLM pods serving one model behind one Service."""
+
+    model: ModelId
+    served_model_name: ServedModelName | None = None
+    # Where the weights come from; `model` still names the architecture (catalog,
+    # sizing) and the default served name.
+    source: ModelSource = Field(default_factory=ModelSource)
+    replicas: Int32 = Field(default=1, ge=0)
+    gpu_products: list[LabelValue] | None = None
+    tensor_parallel_size: Int32 = Field(default=1, ge=1)
+    pipeline_parallel_size: Int32 = Field(default=1, ge=1)
+    max_model_len: Int32 | None = Field(default=None, ge=16)
+    max_num_seqs: Int32 | None = Field(default=None, ge=1)
+    max_num_batched_tokens: Int32 | None = Field(default=None, ge=16)
+    gpu_memory_utilization: FiniteFloat = Field(default=0.9, gt=0, le=1)
+    dtype: Dtype = "auto"
+    quantization: Quantization | None = None
+    kv_cache_dtype: KvCacheDtype = "auto"
+    enable_prefix_caching: bool = True
+    block_size: BlockSize | None = None
+    # The user's own reserve per GPU, subtracted from the KV cache on top of vLLM's own
+    # sum (which sizing reproduces, CUDA context and NCCL included). 0: size as vLLM does.
+    overhead_gib: FiniteFloat = Field(default=0, ge=0, le=1024)
+    # Checked inputs (validation.py): no generated flag or variable, no credential.
+    extra_args: list[str] = Field(default_factory=list, max_length=256)
+    env: dict[EnvVarName, EnvEntry] = Field(default_factory=dict, max_length=256)
+    resources: PodResources = Field(default_factory=PodResources)
+    shm: SharedMemory = Field(default_factory=SharedMemory)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
+    probes: ProbeConfig = Field(default_factory=ProbeConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    multi_node: MultiNodeConfig = Field(default_factory=MultiNodeConfig)
+
+    @property
+    def gpus_per_replica(self) -> int:
+        """GPUs one copy of the model needs: tensorParallelSize x pipelineParallelSize."""
+        return self.tensor_parallel_size * self.pipeline_parallel_size
+
+    @property
+    def gpus_per_pod(self) -> int:
+        """GPUs of a single-node replica's pod (a multi-node pool's pods: see
+        config.serving.parallel_layout.PoolLayout)."""
+        return self.gpus_per_replica
+
+    @property
+    def served_name(self) -> str:
+        return self.served_model_name or self.model
+
+    @property
+    def max_pods(self) -> int:
+        """The most pods this pool can run at once (replicas, or the autoscaler's max)."""
+        if self.autoscaling.mode == "none":
+            return self.replicas
+        return self.autoscaling.max_replicas
+
+
+def _pool_name(value: str) -> str:
+    dns_1035_label(value)
+    if len(value) > MAX_POOL_NAME_LENGTH:
+        raise ValueError(
+            f"must be at most {MAX_POOL_NAME_LENGTH} characters so that derived object "
+            "names stay valid DNS labels"
+        )
+    return value
+
+
+PoolName = Annotated[str, AfterValidator(_pool_name)]
+
+
+# vllm-router's `--policy` choices (tests compare them with the installed parser).
+RouterPolicy = Literal[
+    "random",
+    "round_robin",
+    "cache_aware",
+    "kv_aware",
+    "power_of_two",
+    "consistent_hash",
+    "sticky_least_loaded",
+]
+
+
+# The seed's ports; in `pods` discovery decode follows prefill (see PDStackConfig).
+PREFILL_PORT = 8000
+
+
+DECODE_PORT = 8200
+
+
+def _pd_stack_name(value: str) -> str:
+    dns_1035_label(value)
+    longest_role = max(len(role) for role in PD_ROLES) + 1
+    if len(value) > MAX_POOL_NAME_LENGTH - longest_role:
+        raise ValueError(
+            f"must be at most {MAX_POOL_NAME_LENGTH - longest_role} characters: its role pools "
+            f"are named <name>-prefill and <name>-decode"
+        )
+    return value
+
+
+PDStackName = Annotated[str, AfterValidator(_pd_stack_name)]
+
+
+class RouterConfig(Section):
+    """The vllm-router in front of a P/D stack."""
+
+    replicas: Int32 = Field(default=2, ge=1)
+    metrics_port: Port = 29000
+    policy: RouterPolicy = "consistent_hash"
+    prefill_policy: RouterPolicy | None = None
+    decode_policy: RouterPolicy | None = None
+    # pods: the router watches pods by label (needs RBAC); services: one URL per role
+    # Service, as seed 001 does.
+    discovery: Literal["pods", "services"] = "pods"
+    intra_node_data_parallel_size: Int32 | None = Field(default=None, ge=1, le=64)
+    request_timeout_seconds: Int32 = Field(default=1800, ge=1)
+    resources: PodResources = Field(default_factory=lambda: PodResources(cpu="2", memory="4Gi"))
+    service: ServiceConfig = Field(default_factory=lambda: ServiceConfig(port=8080))
+    disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
+    extra_args: list[str] = Field(default_factory=list, max_length=256)
+
+    @model_validator(mode="after")
+    def _data_parallel_needs_services(self) -> RouterConfig:
+        if self.intra_node_data_parallel_size is not None and self.discovery != "services":
+            raise ValueError(
+                "intraNodeDataParallelSize applies to discovery 'services' only; in 'pods' "
+                "discovery the router sees every pod"
+            )
+        return self
+
+
+class KvTransferConfig(Section):
+    """How prefill pods hand the KV cache to decode pods."""
+
+    connector: Literal["NixlConnector"] = "NixlConnector"
+    side_channel_port: Port = 5600
+
+
+class PDStackConfig(Section):
+    """Prefill and decode pools of one model behind vllm-router (seed 001)."""
+
+    block_size: BlockSize = 128
+    kv_transfer: KvTransferConfig = Field(default_factory=KvTransferConfig)
+    router: RouterConfig = Field(default_factory=RouterConfig)
+    prefill: PoolConfig
+    decode: PoolConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_role_ports(cls, data: object) -> object:
+        """Prefill on 8000; decode on 8200 behind Services (as the seed), but on the
+        prefill port with pod discovery, where the router has one port for all pods."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        prefill = data.get("prefill")
+        decode = data.get("decode")
+        router = data.get("router", {})
+        # Anything else is reported by field validation against its own key.
+        if not all(isinstance(section, dict) for section in (prefill, decode, router)):
+            return data
+        if not all(isinstance(role.get("service", {}), dict) for role in (prefill, decode)):
+            return data
+        prefill_port = prefill.get("service", {}).get("port", PREFILL_PORT)
+        discovery = router.get("discovery", "pods")
+        decode_service = dict(decode.get("service", {}))
+        decode_service.setdefault("port", DECODE_PORT if discovery == "services" else prefill_port)
+        prefill_service = dict(prefill.get("service", {}))
+        prefill_service.setdefault("port", PREFILL_PORT)
+        data["prefill"] = {**prefill, "service": prefill_service}
+        data["decode"] = {**decode, "service": decode_service}
+        return data
+
+    def role(self, role: str) -> PoolConfig:
+        """A role's pool as it is deployed: the stack's block size applied."""
+        pool: PoolConfig = getattr(self, role)
+        return pool.model_copy(update={"block_size": self.block_size})
