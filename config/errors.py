@@ -199,7 +199,7 @@ def _fix_for(error: dict, root: type[BaseModel], loc: tuple) -> str:
     if kind == "extra_forbidden":
         moved = moved_to_release(loc)
         if moved:
-            return f"it is a release key now: set {moved} instead (README, 'Release keys')"
+            return f"it is a release key now: set {moved} instead (docs/config-reference.md, 'Release keys')"
         known = keys_at(root, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:

@@ -1,5 +1,5 @@
 """Walk the schema's types: which keys exist where. Pure; used by error messages
-(to suggest the key a typo meant) and by the test that keeps README complete."""
+(to suggest the key a typo meant) and by the test that keeps docs/config-reference.md complete."""
 
 from __future__ import annotations
 

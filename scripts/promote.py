@@ -4,7 +4,7 @@ Release keys (images, model revisions, chart versions) live in one section,
 `llm-serving:release` (config/release.py). Promotion copies exactly that section,
 comments included, into the target stack file, and touches nothing else of it. Then
 it prints the change to the file and the target's `pulumi preview --diff`; the
-reviewed file goes through a pull request like any change (README "Team workflow").
+reviewed file goes through a pull request like any change (docs/team-workflow.md).
 
 It refuses when the source stack has un-applied changes, i.e. when the config of its
 last update (`pulumi stack history`) differs from its file: what is promoted must be

@@ -24,7 +24,7 @@ from rendered import render  # noqa: E402
 
 CHECKOV = TESTS.parent / ".venv-checkov" / "bin" / "checkov"
 
-# What remains, and why it cannot apply (README "Security scan" says the same).
+# What remains, and why it cannot apply (docs/security.md "Security scan" says the same).
 ACCEPTED = {
     "CKV_K8S_43": "images are pinned to release tags (vllm/vllm-openai:v0.19.1, vllm/vllm-router:v0.1.17), "
     "not digests: resolving a digest needs registry access at preview; the release keys "

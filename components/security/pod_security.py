@@ -3,7 +3,7 @@
 Every pod: no privilege escalation, every Linux capability dropped, seccomp
 `RuntimeDefault`, no service-account token unless it talks to the API server. By
 default also a read-only root filesystem and a fixed non-root UID/GID with `fsGroup`
-(config `podSecurity`; README "Pod security").
+(config `podSecurity`; docs/security.md "Pods").
 
 What the pinned images need to run that way (researched, not guessed):
 - `vllm/vllm-openai:v0.19.1`: built from vllm-project/vllm `docker/Dockerfile` (stage

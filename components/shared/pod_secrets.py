@@ -10,7 +10,7 @@ crash dumps, not inherited by child processes.
 
 vLLM reads its API key only from `--api-key` or `VLLM_API_KEY`
 (`vllm/entrypoints/openai/api_server.py`), so that one stays an environment variable
-from the Secret (checkov CKV_K8S_35, listed in README).
+from the Secret (checkov CKV_K8S_35, listed in docs/security.md).
 """
 
 from __future__ import annotations

@@ -188,7 +188,7 @@ class ModelCache(pulumi.ComponentResource):
                 persistent_volume_reclaim_policy="Retain",
                 storage_class_name="",
                 # kubelet would create a missing directory owned by root, where a
-                # non-root pod cannot write: non-root pods need it prepared (README).
+                # non-root pod cannot write: non-root pods need it prepared (docs/security.md).
                 host_path=k8s.core.v1.HostPathVolumeSourceArgs(
                     path=host.path, type="DirectoryOrCreate" if self.security.as_root else "Directory"
                 ),
