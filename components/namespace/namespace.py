@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.shared.labels import PART_OF
+from components.shared import PART_OF
 
 
 def stack_namespace(name: str, create: bool) -> pulumi.Input[str]:
