@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from config.kube_types import (
-    PinnedImage,
-)
+from config.kube_types import PinnedImage
 from config.section import CommitHash, Section
 
 if TYPE_CHECKING:

@@ -10,9 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from config.catalog import (
-    CatalogEntry,
-)
+from config.catalog import CatalogEntry
 
 _COMMIT_HASH = re.compile(r"^[0-9a-f]{40}$")
 
