@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv checkov-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
+.PHONY: venv checkov-venv policy-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
 	schema render render-destroy promote
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
@@ -15,6 +15,18 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 venv: $(BIN)/.installed
+
+# The policy pack's virtualenv (policy/PulumiPolicy.yaml names it), for a current
+# Pulumi CLI whose Python host reads that option (CI's preview job, other projects).
+# Our engine's host runs the pack with .venv, which has the same pulumi-policy pin.
+POLICY_VENV := policy/venv
+$(POLICY_VENV)/.installed: policy/requirements.txt
+	$(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/pip install --quiet --upgrade pip
+	$(POLICY_VENV)/bin/pip install --quiet -r policy/requirements.txt
+	touch $@
+
+policy-venv: $(POLICY_VENV)/.installed
 
 # checkov in a virtualenv of its own: its pins clash with pulumi's.
 CHECKOV_VERSION := 3.3.30
@@ -66,11 +78,16 @@ format: venv
 LOCAL_KUBECONFIG := $(CURDIR)/.local/cluster/kubeconfig
 LOCAL_CONFIG = $$($(BIN)/python scripts/local_target.py $(STACK))
 
+# The policy pack in policy/ runs on every preview and up; a mandatory violation stops
+# it (policy/README.md; policy/analyzer says why it is started as an executable here).
+POLICY_PACK := $(CURDIR)/policy/analyzer
 preview: cluster-up
-	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi preview -s $(STACK) --config-file "$(LOCAL_CONFIG)"
+	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi preview -s $(STACK) --config-file "$(LOCAL_CONFIG)" \
+		--policy-pack $(POLICY_PACK)
 
 up: cluster-up
-	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi up -s $(STACK) --yes --config-file "$(LOCAL_CONFIG)"
+	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi up -s $(STACK) --yes --config-file "$(LOCAL_CONFIG)" \
+		--policy-pack $(POLICY_PACK)
 
 destroy: venv tools
 	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi destroy -s $(STACK) --yes \
@@ -105,4 +122,4 @@ promote: venv tools
 	$(BIN)/python scripts/promote.py $(FROM) $(TO) --project $(PROMOTE_PROJECT) $(if $(FROM_UPDATE),--version $(FROM_UPDATE))
 
 clean: cluster-down
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .local
+	rm -rf $(VENV) $(CHECKOV_VENV) $(POLICY_VENV) .pytest_cache .ruff_cache .local

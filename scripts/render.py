@@ -10,7 +10,7 @@ The render stack has its own file backend (`<work>/state`), so rendering never
 touches a deployed stack's state, and a second run changes nothing. `--destroy`
 removes the files again.
 
-Usage: python scripts/render.py STACK [--out DIR] [--work DIR] [--destroy] [--expect-no-changes]
+Usage: python scripts/render.py STACK|STACK_FILE [--out DIR] [--work DIR] [--destroy] [--expect-no-changes]
 """
 
 from __future__ import annotations
@@ -95,9 +95,11 @@ def main() -> None:
     parser.add_argument("--destroy", action="store_true", help="remove the rendered files")
     parser.add_argument("--expect-no-changes", action="store_true")
     args = parser.parse_args()
-    stack_file = ROOT / f"Pulumi.{args.stack}.yaml"
+    # A stack name (Pulumi.<stack>.yaml) or the path of any stack file (an example).
+    stack_file = Path(args.stack) if args.stack.endswith(".yaml") else ROOT / f"Pulumi.{args.stack}.yaml"
     if not stack_file.exists():
-        raise SystemExit(f"[render] no stack file {stack_file.name}")
+        raise SystemExit(f"[render] no stack file {stack_file}")
+    args.stack = stack_file.stem.removeprefix("Pulumi.")
     out = (args.out or ROOT / "rendered" / args.stack).resolve()
     work = args.work.resolve()
     (work / "state").mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import subprocess
 import time
@@ -27,6 +28,8 @@ from harness import ROOT, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, run_program, s
 from kube import get, kubectl, remove_namespace_and_its_volumes
 
 PULUMI = str(ROOT / "scripts" / "pulumi")
+POLICY_PACK = ROOT / "policy" / "analyzer"
+POLICY_PACK_NAME = "llm-serving-kubernetes"
 # Stacks deployed with the engine: the two environments and seed 003's examples (a
 # LeaderWorkerSet pool, run by the local cluster's LWS controller; a pool behind the
 # inference gateway with its endpoint picker).
@@ -89,9 +92,18 @@ def test_preview_succeeds_offline_with_the_expected_creates(stack_file, cluster,
     config_file = local_target.prepare(stack_file, namespace, tmp_path / "Pulumi.preview.yaml")
     try:
         local_target.ensure_stack("preview", env)
-        result = pulumi(env, "preview", "-s", "preview", "--config-file", str(config_file), "--json")
-        summary = json.loads(result.stdout)["changeSummary"]
-        assert summary == {"create": expected_creates(config_file)}
+        # With the policy pack, as `make preview` runs it; text output, since the
+        # engine leaves policy reports out of --json.
+        result = pulumi(
+            env, "preview", "-s", "preview", "--config-file", str(config_file),
+            "--policy-pack", str(POLICY_PACK), "--color", "never",
+        )  # fmt: skip
+        assert POLICY_PACK_NAME in result.stdout, "the policy pack did not run"
+        lines = result.stdout.splitlines()
+        violations = [line for line in lines if "[mandatory]" in line or "[advisory]" in line]
+        assert violations == [], result.stdout[-6000:]
+        creates = re.search(r"\+ (\d+) to create", result.stdout)
+        assert creates and int(creates.group(1)) == expected_creates(config_file), result.stdout[-3000:]
     finally:
         remove_namespace_and_its_volumes(namespace)
 
