@@ -26,7 +26,9 @@ CheckpointQuantization = Literal["awq", "gptq", "fp8", "compressed-tensors", "mx
 
 class CatalogEntry(BaseModel):
     """Shared pydantic settings: camelCase keys in YAML, unknown keys rejected, and strict
-    types: `true` is no number, `"8"` no integer, and floats are finite (config/kube_types.py)."""
+    types: `true` is no number, `"8"` no integer, and floats are finite (config/kube_types.py).
+    StackConfig reads the strings `pulumi config set` leaves (`"8"`, `"0.9"`) first, by the
+    type expected where they stand (config/cli_scalars.py)."""
 
     model_config = ConfigDict(
         extra="forbid",

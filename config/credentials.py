@@ -38,7 +38,7 @@ _RANDOM_MIN_LENGTH = 24
 _RANDOM_MIN_BITS_PER_CHAR = 3.7
 
 
-def _words(name: str) -> list[str]:
+def name_words(name: str) -> list[str]:
     """'hfToken' -> ['hf', 'token']; '--api_key' -> ['api', 'key']."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     return [word.lower() for word in re.split(r"[^A-Za-z0-9]+", spaced) if word]
@@ -47,11 +47,56 @@ def _words(name: str) -> list[str]:
 def is_credential_name(name: str) -> bool:
     """A key, flag or variable name that holds a credential (`hfToken`, `--api-key`,
     `HUGGING_FACE_HUB_TOKEN`, `db_password`)."""
-    words = _words(name)
+    words = name_words(name)
     if any(word in _CREDENTIAL_WORDS for word in words):
         return True
     pairs = set(zip(words, words[1:], strict=False))
     return bool(pairs & {("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key")})
+
+
+# One word of a key name: an UPPERCASE run (an acronym, or a word of UPPER_CASE), a
+# lowercase or Capitalized word, or digits.
+_KEY_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_KEY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*([_.-][A-Za-z0-9]+)*")
+# Longer names may be tokens of a known format with separators (GitLab's glpat-...).
+_LONGEST_NAME = 24
+_MOST_WORDS = 4
+_LONGEST_WORD = 14
+_LONGEST_NUMBER = 4
+_VOWELS = frozenset("aeiouAEIOU")
+_VOWELS_AND_Y = _VOWELS | frozenset("yY")
+
+
+def _is_word_chunk(chunk: str) -> bool:
+    """One '_'/'-'/'.'-separated part of a name: up to 4 words of ordinary length as
+    camelCase or UPPER_CASE writes them (no one-letter word among others, a vowel in
+    each Capitalized word and in each of more than 4 letters, at most half of them of 2
+    letters), digits only at the end ('v2', 'llama3')."""
+    words = _KEY_WORD.findall(chunk)
+    letters = [word for word in words if word.isalpha()]
+    if len(words) > _MOST_WORDS or "".join(words) != chunk or not letters:
+        return False
+    if any(word.isdigit() for word in words[:-1]):
+        return False
+    if words[-1].isdigit() and len(words[-1]) > _LONGEST_NUMBER:
+        return False
+    if any(len(word) > _LONGEST_WORD or (len(word) > 4 and not _VOWELS & set(word)) for word in letters):
+        return False
+    if len(letters) > 1 and any(len(word) == 1 for word in letters):
+        return False  # 'xVBna': camelCase has no one-letter words
+    if any(word.istitle() and not _VOWELS_AND_Y & set(word) for word in letters[1:]):
+        return False  # 'JbPvp': a Capitalized word of a name is pronounceable
+    return sum(len(word) <= 2 for word in letters) <= max(1, len(letters) // 2)
+
+
+def is_word_name(name: str) -> bool:
+    """A key name made of words (`hf_token`, `apiKey`, `HF_TOKEN`, `db-password`,
+    `sessionAffinity`), which an error message may print even when it names a
+    credential; a token used as a name (`hf_` + 34 random characters, an AKIA id, a
+    JWT, a random string) is not one. At most 24 characters: a longer one may be a token."""
+    if len(name) > _LONGEST_NAME or not _KEY_NAME.fullmatch(name):
+        return False
+    return all(_is_word_chunk(chunk) for chunk in re.split(r"[_.-]", name))
 
 
 def _bits_per_char(value: str) -> float:

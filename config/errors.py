@@ -6,8 +6,9 @@ which the engine prints as one message without a traceback.
 Rendering can never leak a secret (see `Problem.render`): a value is shown only when
 it is short, plain and certainly not a credential. Values of unknown keys, of
 credential-named keys, of `extraArgs` and `env` entries and anything that looks like
-a token are never printed; key names that look like tokens are masked too. Long
-values and long messages are cut, so one message stays well under 2 kB.
+a token are never printed; key names that are themselves token-shaped are masked too,
+while names made of words (`hf_token`) are shown. Long values and long messages are
+cut, so one message stays well under 2 kB.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from typing import Any, Union, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from config.credentials import contains_credential, is_credential_name, looks_like_credential, redact
+from config.credentials import (
+    contains_credential,
+    is_credential_name,
+    is_word_name,
+    looks_like_credential,
+    name_words,
+    redact,
+)
 from config.release import moved_to_release
 from config.schema_paths import keys_at, step, unwrap
 
@@ -153,10 +161,12 @@ def _show(value: Any) -> str | None:
 
 
 def _key_part(part: Any) -> str:
-    """One segment of a key path as it may be printed: user-chosen map keys that look
-    like a credential are masked, odd characters escaped, long ones cut."""
+    """One segment of a key path as it may be printed: a key that is itself token-shaped
+    (a pasted token, an AKIA id, a random string) is masked, while one made of words
+    (`hf_token`, `apiKey`, `HF_TOKEN`) is shown even when it names a credential; odd
+    characters are escaped, long ones cut."""
     text = str(part)
-    if looks_like_credential(text):
+    if looks_like_credential(text) and not is_word_name(text):
         return "<a key that looks like a credential>"
     if not _PLAIN_KEY_PART.fullmatch(text):
         text = json.dumps(text)
@@ -172,6 +182,34 @@ def key_path(loc: tuple) -> str:
         else:
             path += ("." if path else "") + _key_part(part)
     return path
+
+
+_HUGGING_FACE_WORDS = frozenset({"hf", "hugging", "huggingface", "hub"})
+_HUGGING_FACE_HOME = (
+    "The Hugging Face token goes only in `pulumi config set --secret hfToken <token>` (top level) "
+    "or an existing Secret named by huggingFace.existingSecret"
+)
+_API_KEY_HOME = "The API key is generated, or read from an existing Secret named by auth.existingSecret"
+_OTHER_CREDENTIAL_HOME = "Other credentials reach pods from a Secret (env: NAME: {secretKeyRef: {name, key}})"
+_REVOKE = "If its value was a real credential in plain text, revoke it"
+
+
+def credential_key_fix(name: str) -> str | None:
+    """For a key named like a credential (`hf_token`, `apiKey`): where that credential
+    belongs in this schema, and to revoke one written in plain text; for a key whose name
+    is itself token-shaped, to revoke it; else None."""
+    if looks_like_credential(name) and not is_word_name(name):
+        return "Its name looks like a token (not shown): if it is one, revoke it"
+    if not is_credential_name(name):
+        return None
+    words = set(name_words(name))
+    if words & _HUGGING_FACE_WORDS:
+        homes = [_HUGGING_FACE_HOME]
+    elif words & {"api", "apikey", "auth"}:
+        homes = [_API_KEY_HOME]
+    else:
+        homes = [_HUGGING_FACE_HOME, _API_KEY_HOME, _OTHER_CREDENTIAL_HOME]
+    return ". ".join([*homes, _REVOKE])
 
 
 def schema_loc(root: type[BaseModel], loc: tuple) -> tuple:
@@ -202,6 +240,9 @@ def _fix_for(error: dict, root: type[BaseModel], loc: tuple) -> str:
             return f"it is a release key now: set {moved} instead (docs/config-reference.md, 'Release keys')"
         known = keys_at(root, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        credential = credential_key_fix(str(loc[-1]))
+        if credential:
+            return (f"did you mean '{close[0]}'? " if close else "remove this key. ") + credential
         if close:
             return f"did you mean '{close[0]}'? Rename the key"
         where = key_path(loc[:-1]) or "the top level"
@@ -212,11 +253,20 @@ def _fix_for(error: dict, root: type[BaseModel], loc: tuple) -> str:
         expected = error.get("ctx", {}).get("expected", "")
         return f"use one of {expected}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return "write a whole number without quotes (true/false are not numbers)"
+        return (
+            'write a whole number such as 2 (a string of digits such as "2" or "02", as '
+            "`pulumi config set` may write it, is read too; 2.0, 1e3, 0x10, spaces and true/false are not)"
+        )
     if kind in ("float_type", "float_parsing", "finite_number"):
-        return "write a finite number without quotes (true/false, inf and nan are not numbers)"
+        return (
+            "write a finite number such as 0.9 or 1e-3 (a string in that form, as `pulumi config set` "
+            "writes it, is read too; inf, nan, hex, 1_000, spaces and true/false are not)"
+        )
     if kind in ("bool_type", "bool_parsing"):
-        return "write true or false without quotes"
+        return (
+            'write true or false (the strings "true", "false", "True" and "False" are read too; '
+            "yes/no, on/off and 1/0 are not)"
+        )
     if kind in ("string_type",):
         return "write a string (quote it in YAML)"
     if kind in ("dict_type", "model_type", "model_attributes_type"):

@@ -6,8 +6,13 @@ of these types; sections never repeat a pattern. Rules:
 - every pattern matches the whole string (`re.fullmatch`): `$` would also match
   before a final newline, so `"chat\\n"` would pass as a name;
 - numbers are strict (sections set pydantic's strict mode: `true` is not 1, `"8"` is
-  not 8) and bounded where Kubernetes bounds them (int32, int64, ports);
-- a number where Kubernetes accepts one (`cpu: 8`) is accepted and normalized.
+  not 8, except that StackConfig first reads the unambiguous strings `pulumi config set`
+  leaves, see cli_scalars.py) and bounded where Kubernetes bounds them (int32, int64,
+  ports);
+- a number where Kubernetes accepts one (`cpu: 8`) is accepted and normalized;
+- quantities are computed exactly (fractions, never floats) and refused where Kubernetes
+  would change them: beyond 2^63-1, between 0 and 1n, finer than 1n; CPU in whole
+  millicores, sizes in whole bytes up to 1Ei.
 
 Messages say what the value must be, never what it is: the error renderer decides
 whether the value may be shown (see errors.py). Pure: no Pulumi imports.
@@ -24,6 +29,8 @@ import math
 import posixpath
 import re
 from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, Strict
@@ -153,11 +160,35 @@ secret_data_key = matching(
 
 # --- quantities --------------------------------------------------------------------
 
-# <number><suffix>: a decimal number, then a binary-SI, decimal-SI or exponent suffix.
+# <number><suffix>: a decimal number, then a binary-SI, decimal-SI or exponent suffix
+# (quantity.go's grammar, without a negative sign).
 _QUANTITY = re.compile(
-    r"\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?"
+    r"\+?(?P<number>[0-9]+(\.[0-9]*)?|\.[0-9]+)"
+    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?"
 )
 _QUANTITY_MAX_LENGTH = 40
+_QUANTITY_SUFFIXES = {
+    "": Fraction(1), "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 10**3),
+    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+    "P": Fraction(10**15), "E": Fraction(10**18),
+    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50), "Ei": Fraction(2**60),
+}  # fmt: skip
+# What Kubernetes represents (apimachinery resource/quantity.go, ParseQuantity): values
+# are kept to 1n (a finer non-zero value is rounded up to it, so 1e-400 becomes 1n),
+# binary-SI values are capped, silently, at 2^63-1 (8Ei becomes 2^63-1), and every
+# int64 accessor (Value, MilliValue) overflows beyond it. So a quantity lies in
+# [1n, 2^63-1] or is 0, in steps of 1n.
+QUANTITY_RESOLUTION = Fraction(1, 10**9)
+QUANTITY_MAX = Fraction(INT64_MAX)
+# Sizes (memory, volumes, emptyDirs) above 1Ei are no machine's.
+BYTES_MAX = Fraction(2**60)
+MILLI = Fraction(1, 1000)
+# A quantity of at most 40 characters with a decimal exponent beyond +-64 lies beyond
+# every bound above (its number part is between 1e-40 and 1e40); the exponent is
+# clamped there, so that 10**exponent stays cheap to compute.
+_QUANTITY_EXPONENT_LIMIT = 64
+_QUANTITY_FIX = "Fix: write it like 32Gi, 500m or 8"
 
 
 def _number_to_quantity(value: object) -> object:
@@ -174,17 +205,78 @@ def _number_to_quantity(value: object) -> object:
     return value
 
 
-def quantity(value: str) -> str:
-    if len(value) > _QUANTITY_MAX_LENGTH or not _QUANTITY.fullmatch(value):
+def quantity_value(text: str) -> Fraction:
+    """The exact value of a quantity ('1.5Gi' -> 1610612736, '500m' -> 1/2), computed
+    without floats; exact for every quantity the schema accepts (a decimal exponent
+    beyond +-64 is clamped, see above). Raises ValueError for anything else."""
+    match = _QUANTITY.fullmatch(text)
+    if match is None:
         raise ValueError("must be a non-negative Kubernetes quantity such as '8', '500m', '32Gi'")
+    number = Fraction(Decimal(match["number"]))
+    suffix = match["suffix"] or ""
+    if suffix in _QUANTITY_SUFFIXES:
+        return number * _QUANTITY_SUFFIXES[suffix]
+    exponent = max(-_QUANTITY_EXPONENT_LIMIT, min(_QUANTITY_EXPONENT_LIMIT, int(suffix[1:])))
+    return number * Fraction(10) ** exponent
+
+
+def quantity(value: str) -> str:
+    """A quantity Kubernetes represents exactly: 0, or between 1n and 2^63-1 in steps of 1n."""
+    if len(value) > _QUANTITY_MAX_LENGTH:
+        raise ValueError("must be a non-negative Kubernetes quantity such as '8', '500m', '32Gi'")
+    amount = quantity_value(value)
+    if amount > QUANTITY_MAX:
+        raise ValueError(
+            "is larger than a Kubernetes quantity can be (2^63-1, just under 8Ei: beyond it Kubernetes "
+            f"caps the value silently or its 64-bit readers overflow). {_QUANTITY_FIX}"
+        )
+    if 0 < amount < QUANTITY_RESOLUTION:
+        raise ValueError(
+            "is not zero but smaller than 1n (10^-9), the smallest quantity Kubernetes represents "
+            f"(it would round it up to 1n). {_QUANTITY_FIX}"
+        )
+    if amount % QUANTITY_RESOLUTION:
+        raise ValueError(
+            "is more precise than Kubernetes keeps a quantity (in steps of 1n = 10^-9; it would round "
+            f"it up). {_QUANTITY_FIX}"
+        )
     return value
 
 
 def positive_quantity(value: str) -> str:
-    quantity(value)
-    number = _QUANTITY.fullmatch(value)
-    if number is None or float(number.group(1)) == 0:
+    if quantity_value(quantity(value)) == 0:
         raise ValueError("must be a Kubernetes quantity greater than zero, such as '8', '500m', '32Gi'")
+    return value
+
+
+def cpu_quantity(value: str) -> str:
+    """CPU, which Kubernetes counts in millicores (MilliValue, an int64)."""
+    amount = quantity_value(positive_quantity(value))
+    if amount % MILLI:
+        raise ValueError(
+            "is finer than 1m, the millicore Kubernetes counts CPU in (it would round it up). "
+            "Fix: write it like 500m or 8"
+        )
+    if amount / MILLI > INT64_MAX:
+        raise ValueError(
+            f"is more CPU than Kubernetes can count (millicores in 64 bits: at most {INT64_MAX}m). "
+            "Fix: write it like 500m or 8"
+        )
+    return value
+
+
+def byte_size(value: str) -> str:
+    """Memory or a volume's size: whole bytes, at most 1Ei."""
+    amount = quantity_value(positive_quantity(value))
+    if amount.denominator != 1:
+        raise ValueError(
+            "is not a whole number of bytes ('500m' is half a byte, which Kubernetes calls an invalid "
+            "fractional byte value). Fix: write it like 512Mi or 32Gi"
+        )
+    if amount > BYTES_MAX:
+        raise ValueError(
+            "is more than 1Ei (2^60 bytes), larger than any memory or volume. Fix: write it like 32Gi"
+        )
     return value
 
 
@@ -373,6 +465,8 @@ EnvVarName = Annotated[str, AfterValidator(env_var_name)]
 SecretDataKey = Annotated[str, AfterValidator(secret_data_key)]
 Quantity = Annotated[str, BeforeValidator(_number_to_quantity), AfterValidator(quantity)]
 PositiveQuantity = Annotated[str, BeforeValidator(_number_to_quantity), AfterValidator(positive_quantity)]
+CpuQuantity = Annotated[str, BeforeValidator(_number_to_quantity), AfterValidator(cpu_quantity)]
+ByteSize = Annotated[str, BeforeValidator(_number_to_quantity), AfterValidator(byte_size)]
 AbsolutePath = Annotated[str, AfterValidator(absolute_path)]
 PinnedImage = Annotated[str, AfterValidator(pinned_image)]
 Duration = Annotated[str, AfterValidator(prometheus_duration)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +17,16 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
-from config.errors import NAMESPACE, ConfigError, Problem, from_validation_error, key_path
-from config.schema_paths import unwrap
+from config.cli_scalars import from_cli
+from config.errors import (
+    NAMESPACE,
+    ConfigError,
+    Problem,
+    credential_key_fix,
+    from_validation_error,
+    key_path,
+)
+from config.schema_paths import step
 from config.stack import StackConfig, stack_namespace
 from config.validation import CapacityReport, check_stack
 
@@ -28,8 +35,6 @@ HF_TOKEN_KEY = "hfToken"
 # engine this program runs with. Anything else is a typo (`llm-servng:monitoring`)
 # that would otherwise be ignored without a word.
 KNOWN_NAMESPACES = (NAMESPACE, "kubernetes", "random", "pulumi")
-# The engine hands top-level scalars over as strings; these are how it writes booleans.
-_BOOLEAN_WORDS = {"true": True, "True": True, "false": False, "False": False}
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,8 @@ def _engine_config() -> dict[str, Any]:
 
 def _decode(key: str, raw: Any) -> Any:
     """Objects and lists arrive as JSON, top-level scalars as strings: decode them to
-    what the stack file said, by the type the schema expects at `key`."""
+    what the stack file said, by the type the schema expects at `key` (the rules of
+    config/cli_scalars.py, which StackConfig also applies to every nested value)."""
     if not isinstance(raw, str):
         return raw
     if raw[:1] in ("{", "["):
@@ -56,13 +62,8 @@ def _decode(key: str, raw: Any) -> Any:
         with contextlib.suppress(json.JSONDecodeError, RecursionError):
             return json.loads(raw)
         return raw
-    field = next((f for name, f in StackConfig.model_fields.items() if key in (name, f.alias)), None)
-    expected = unwrap(field.annotation) if field is not None else None
-    if expected is bool and raw in _BOOLEAN_WORDS:
-        return _BOOLEAN_WORDS[raw]
-    if expected is int and re.fullmatch(r"-?[0-9]{1,19}", raw):
-        return int(raw)
-    return raw
+    expected = step(StackConfig, key)
+    return raw if expected is None else from_cli(expected, raw)
 
 
 def namespace_values(config: dict[str, Any]) -> dict[str, Any]:
@@ -76,18 +77,22 @@ def namespace_values(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_namespaces(config_keys: list[str]) -> list[Problem]:
-    """Keys in a config namespace this program does not read; their values are never shown."""
+    """Keys in a config namespace this program does not read; their values are never shown,
+    their names are shown as in every other message (errors.key_path)."""
     problems = []
     for full_key in sorted(config_keys):
         namespace, colon, key = full_key.partition(":")
         if colon and namespace in KNOWN_NAMESPACES:
             continue
         close = difflib.get_close_matches(namespace, KNOWN_NAMESPACES, n=1, cutoff=0.6)
-        fix = (
-            f"did you mean '{close[0]}:{key_path((key,))}'? Rename the key in the stack file"
-            if close
-            else f"remove it; this program reads {', '.join(n + ':' for n in KNOWN_NAMESPACES)} keys"
-        )
+        suggestion = f"did you mean '{close[0]}:{key_path((key,))}'?" if close else ""
+        credential = credential_key_fix(key)
+        if credential:
+            fix = f"{suggestion or 'remove it.'} {credential}"
+        elif suggestion:
+            fix = f"{suggestion} Rename the key in the stack file"
+        else:
+            fix = f"remove it; this program reads {', '.join(n + ':' for n in KNOWN_NAMESPACES)} keys"
         problems.append(
             Problem(
                 key=key_path((key,)),

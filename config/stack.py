@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from config.addons.sections import LeaderWorkerSetControllerConfig
 from config.catalog import (
@@ -21,6 +22,7 @@ from config.catalog import (
     GpuModel,
     ModelArchitecture,
 )
+from config.cli_scalars import from_cli
 from config.edge.sections import InferenceGatewayConfig, IngressConfig
 from config.kube_types import (
     DnsLabel,
@@ -77,6 +79,13 @@ class StackConfig(Section):
     pools: dict[PoolName, PoolConfig] = Field(default_factory=dict)
     pd_stacks: dict[PDStackName, PDStackConfig] = Field(default_factory=dict)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_cli_scalars(cls, data: Any) -> Any:
+        """Strings where the schema expects a number or boolean, as `pulumi config set`
+        leaves them (`"0.9"`, `"01"`, top-level values), read by config/cli_scalars.py."""
+        return from_cli(cls, data)
 
     @property
     def model_catalog(self) -> dict[str, ModelArchitecture]:

@@ -15,7 +15,7 @@ from config.release import release_warnings
 from config.security.checks import pod_security_problems, secret_problems, security_warnings
 from config.serving.checks import PoolChecker, pd_stack_problems, serves_something_problems
 from config.stack import StackConfig
-from config.storage.checks import mount_path_problems
+from config.storage.checks import mount_path_problems, read_write_once_problems
 
 
 def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
@@ -23,6 +23,7 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     problems: list[Problem] = []
     capacities: dict[str, PoolCapacity] = {}
     warnings: list[str] = []
+    cache_users = []
     for name, pool, key in stack.serving_pool_entries():
         checker = PoolChecker(stack, name, pool, key)
         capacity = checker.check()
@@ -30,6 +31,12 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
         if capacity is not None:
             capacities[name] = capacity
         warnings += checker.warnings
+        user = checker.cache_user()
+        if user is not None:
+            cache_users.append(user)
+    claim_problems, claim_warnings = read_write_once_problems(stack, cache_users)
+    problems += claim_problems
+    warnings += claim_warnings
     problems += serves_something_problems(stack)
     problems += pd_stack_problems(stack)
     problems += inference_gateway_problems(stack)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from fractions import Fraction
 from pathlib import Path
-from typing import get_args
+from typing import Literal, get_args
 
 import pytest
 
-from config import credentials, kube_types, loader
+from config import cli_scalars, credentials, kube_types, loader
 from config.errors import ConfigError
 from config.loader import parse_stack_config
 from config.release import VLLM_IMAGE
@@ -272,6 +274,40 @@ def test_shared_rwo_claim_for_many_pods_warns():
     assert any("ReadWriteOnce" in warning for warning in report.warnings)
 
 
+def test_shared_rwo_claim_beyond_one_node_is_refused_with_the_numbers():
+    values = {
+        **config(maxModelLen=8192, tensorParallelSize=2, autoscaling={"mode": "keda", "maxReplicas": 5}),
+        "modelCache": {"mode": "pvc"},
+    }
+    message = error_of(values)
+    assert (
+        'llm-serving:modelCache.pvc.accessMode = "ReadWriteOnce": gives pools.chat one ReadWriteOnce'
+        in message
+    )
+    assert "5 pods (its autoscaling.maxReplicas) x 2 GPUs = 10 GPUs, more than a node's 8" in message
+    assert "pools.chat.autoscaling.maxReplicas to 4" in message
+    values["modelCache"]["pvc"] = {"accessMode": "ReadWriteMany"}
+    parse(values)
+
+
+def test_a_pinned_host_path_sums_every_pool_and_role_on_one_node():
+    values = config(maxModelLen=8192, replicas=2)
+    values["pools"]["other"] = {"model": LLAMA_8B, "maxModelLen": 8192, "tensorParallelSize": 2}
+    role = {"model": LLAMA_8B, "maxModelLen": 8192}
+    values["pdStacks"] = {"pd": {"prefill": role, "decode": {**role, "replicas": 2}}}
+    values["modelCache"] = {"hostPath": {"nodeName": "ws"}}
+    values["gpu"]["maxGpusPerNode"] = 6
+    message = error_of(values)
+    assert 'llm-serving:modelCache.hostPath.nodeName = "ws"' in message
+    assert (
+        "they need 7 GPUs at once (pools.chat 2 pods x 1 GPU, pools.other 1 pod x 2 GPUs, "
+        "pdStacks.pd.prefill 1 pod x 1 GPU, pdStacks.pd.decode 2 pods x 1 GPU)"
+    ) in message
+    assert "more than the node's 6 (llm-serving:gpu.maxGpusPerNode)" in message
+    values["gpu"]["maxGpusPerNode"] = 7
+    parse(values)
+
+
 def test_capacity_report_counts_gpus():
     values = config(replicas=3, tensorParallelSize=2, maxModelLen=8192)
     _, report = parse(values)
@@ -333,10 +369,31 @@ VOCABULARY = {
     kube_types.taint_key: (["nvidia.com/gpu"], ["nvidia.com/gpu ", "nvidia.com/"]),
     kube_types.env_var_name: (["HF_HOME", "_x"], ["1X", "A-B", "A B", "A\n"]),
     kube_types.quantity: (
-        ["8", "500m", "32Gi", "0.5", "1e3", "1.5Ti"],
-        ["", "8 ", "32GB", "-1", "32Gi\n", "1..5"],
+        ["8", "500m", "32Gi", "0.5", "1e3", "1.5Ti", "0", "0e400", "1n", "+8", "5.", "7Ei", str(2**63 - 1)],
+        [
+            "",
+            "8 ",
+            "32GB",
+            "-1",
+            "32Gi\n",
+            "1..5",
+            "1e400",
+            "1e-400",
+            "99999999999999999999Ei",
+            "8Ei",
+            str(2**63),
+            "9E18Ei",
+            "0.5n",
+            "1.0000000001",
+            "1e" + "9" * 37,
+        ],
+    ),  # fmt: skip
+    kube_types.positive_quantity: (["1", "100m", "1n"], ["0", "0.0", "0Gi", "0e400"]),
+    kube_types.cpu_quantity: (["8", "500m", "1e1", "0.001", "1.5"], ["0", "100u", "1n", "1e16", "9Ei"]),
+    kube_types.byte_size: (
+        ["32Gi", "1Ei", "1.5Gi", "1e9", "34359738368"],
+        ["0", "500m", "1.1Gi", "2Ei", "1e19", "0.5"],
     ),
-    kube_types.positive_quantity: (["1", "100m"], ["0", "0.0", "0Gi"]),
     kube_types.absolute_path: (
         ["/var/lib/models", "/a"],
         ["/", "a", "/a/../b", "/a/", "//a", "/a/./b", "/a\n"],
@@ -379,10 +436,33 @@ def test_each_string_type_matches_the_whole_string(validator, valid, invalid):
             validator(value)
 
 
+def test_quantities_are_read_exactly():
+    assert kube_types.quantity_value("1.5Gi") == 1610612736
+    assert kube_types.quantity_value("500m") == Fraction(1, 2)
+    assert kube_types.quantity_value("1e-9") == Fraction(1, 10**9)
+    assert kube_types.quantity_value("12e3") == 12000
+    assert kube_types.quantity_value(".5k") == 500
+
+
+def test_an_absurd_quantity_says_why_and_how_to_write_it():
+    for size, reason in [
+        ("1e400", "larger than a Kubernetes quantity can be (2^63-1"),
+        ("1e-400", "not zero but smaller than 1n"),
+        ("99999999999999999999Ei", "larger than a Kubernetes quantity can be"),
+        ("8Ei", "larger than a Kubernetes quantity can be"),
+        ("2Ei", "more than 1Ei"),
+    ]:
+        message = error_of({**config(maxModelLen=8192), "modelCache": {"size": size}})
+        assert f'llm-serving:modelCache.size = "{size}": is {reason}' in message, message
+        assert "Fix: write it like 32Gi" in message
+    message = error_of(config(maxModelLen=8192, resources={"cpu": "100u"}))
+    assert 'llm-serving:pools.chat.resources.cpu = "100u": is finer than 1m' in message
+
+
 def test_numbers_are_quantities_and_booleans_are_not():
-    values = config(maxModelLen=8192, resources={"cpu": 8, "memory": "16Gi"}, shm={"size": 2.5})
+    values = config(maxModelLen=8192, resources={"cpu": 0.5, "memory": "16Gi"}, shm={"size": 2147483648.0})
     stack, _ = parse(values)
-    assert stack.pools["chat"].resources.cpu == "8" and stack.pools["chat"].shm.size == "2.5"
+    assert stack.pools["chat"].resources.cpu == "0.5" and stack.pools["chat"].shm.size == "2147483648"
     assert "llm-serving:pools.chat.resources.cpu" in error_of(config(resources={"cpu": True}))
 
 
@@ -422,6 +502,34 @@ def test_a_message_of_many_problems_stays_under_two_kilobytes():
     assert "more; fix the problems above" in message
 
 
+def test_key_names_made_of_words_are_told_from_tokens():
+    for name in ["hf_token", "hfToken", "HF_TOKEN", "api_key", "apiKey", "api-key", "db_password",
+                 "HUGGING_FACE_HUB_TOKEN", "hf_token_v2", "HFToken", "openai_api_key", "x"]:  # fmt: skip
+        assert credentials.is_word_name(name), name
+    for name in [
+        "hf_" + "QwErTyUiOpAsDfGhJkLzXcVbNm0123456789",
+        "hf_" + "a1B2" * 9,
+        "hf_QwErTyUiOpAsDfGhJkLzXcVbNm",
+        "Zq8Lr2Xv7Nw4Ks9Bt1Mc6Pd3Hf5Jg0Yh",
+        "AKIAIOSFODNN7EXAMPLE",
+        "AKIAABCDEFGHIJKLMNOP",
+        "eyJhbGciOiJIUzI1NiJ9.e30.x",
+        "sk-live-0123456789abcdef",
+        "ghp_" + "abcdefghijklmnopqrstuvwxyz0123456789",
+        "glpat-JbOjPvpQli-ngusQJH",
+    ]:
+        assert not credentials.is_word_name(name), name
+
+
+def test_a_key_named_like_a_credential_is_shown_with_where_credentials_belong():
+    message = error_of({**config(maxModelLen=8192), "hf_token": "hf_" + "a1B2" * 9})
+    assert "llm-serving:hf_token: unknown key (its value is not shown" in message
+    assert "pulumi config set --secret hfToken <token>" in message and "huggingFace.existingSecret" in message
+    assert "revoke it" in message and "a1B2" not in message
+    message = error_of(config(maxModelLen=8192, apiKey="x"))
+    assert "llm-serving:pools.chat.apiKey: unknown key" in message and "auth.existingSecret" in message
+
+
 def test_user_chosen_keys_are_escaped_and_token_like_keys_masked():
     token_key = "Zq8Lr2Xv7Nw4Ks9Bt1Mc6Pd3Hf5Jg0Yh"
     message = error_of({**config(maxModelLen=8192), "models": {"a\nb": {}, token_key: {}}})
@@ -436,6 +544,89 @@ def test_union_branches_are_one_problem_at_one_key():
     message = error_of(config(env={"X": {"value": 1, "secretKeyRef": "s"}}))
     assert "llm-serving:pools.chat.env.X" in message
     assert "function-after" not in message and "[key]" not in message
+
+
+@pytest.mark.parametrize(
+    "annotation, text, expected",
+    [
+        (int, "2", 2), (int, "-3", -3), (int, "+4", 4), (int, "01", 1), (int, "0128", 128),
+        (int, "9" * 19, int("9" * 19)), (kube_types.Int32, "7", 7), (int | None, "3", 3),
+        (Literal[1, 8, 16], "16", 16),
+        (float, "0.9", 0.9), (float, ".5", 0.5), (float, "5.", 5.0), (float, "1e-3", 0.001),
+        (float, "-2E2", -200.0), (float, "2", 2.0), (kube_types.FiniteFloat, "0.85", 0.85),
+        (bool, "true", True), (bool, "True", True), (bool, "false", False), (bool, "False", False),
+        (bool | None, "true", True),
+    ],
+)  # fmt: skip
+def test_cli_strings_are_read_where_their_meaning_is_unambiguous(annotation, text, expected):
+    read = cli_scalars.from_cli(annotation, text)
+    assert read == expected and type(read) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "annotation, text",
+    [
+        (int, "yes"), (int, " 2"), (int, "2 "), (int, "2\n"), (int, "0x10"), (int, "0o7"), (int, "2.0"),
+        (int, "1e3"), (int, "1_000"), (int, ""), (int, "9" * 20), (int, "\u0662"), (int, "true"),
+        (float, "inf"), (float, "-Infinity"), (float, "nan"), (float, "0x1p-1"), (float, "1_0"),
+        (float, " 1"), (float, "1e400"), (float, "1." + "0" * 100), (float, "."), (float, "e3"),
+        (bool, "yes"), (bool, "no"), (bool, "on"), (bool, "off"), (bool, "1"), (bool, "0"),
+        (bool, "TRUE"), (bool, " true"), (bool, "y"),
+        (str, "2"), (int | str, "2"), (kube_types.Quantity, "8"), (kube_types.CpuQuantity, "8"),
+        (Literal["auto", "fp8"], "auto"), (Literal[1, "a"], "1"), (dict, "1"),
+    ],
+)  # fmt: skip
+def test_ambiguous_or_textual_strings_stay_strings(annotation, text):
+    assert cli_scalars.from_cli(annotation, text) == text
+
+
+def test_cli_strings_are_read_through_the_whole_value_tree():
+    values = {
+        "createNamespace": "false",
+        "pools": {
+            "chat": {
+                "replicas": "2",
+                "gpuMemoryUtilization": "0.85",
+                "extraArgs": ["8", "true"],
+                "env": {"X": "8", "Y": {"value": "true"}},
+                "autoscaling": {"maxReplicas": "3"},
+                "resources": {"cpu": "8"},
+                "notAKey": "2",
+            }
+        },
+        "pdStacks": {"pd": {"blockSize": "64", "prefill": {"service": {"port": "8001"}}}},
+        "models": {"acme/m": {"numLayers": "4", "paramsBillion": "1.5", "gated": "True"}},
+        "inferenceGateway": {"endpointPicker": {"scorers": {"queue": "2"}}},
+        "gpu": {"operator": {"values": {"replicas": "2"}}},
+        "networkPolicy": {"modelHub": {"ports": ["443"]}},
+    }
+    before = copy.deepcopy(values)
+    read = cli_scalars.from_cli(StackConfig, values)
+    assert values == before  # a new tree
+    pool = read["pools"]["chat"]
+    assert read["createNamespace"] is False
+    assert (pool["replicas"], pool["gpuMemoryUtilization"], pool["autoscaling"]["maxReplicas"]) == (
+        2,
+        0.85,
+        3,
+    )
+    # Text stays text: flags, env values, quantities, unknown keys, Helm values.
+    assert pool["extraArgs"] == ["8", "true"] and pool["env"] == {"X": "8", "Y": {"value": "true"}}
+    assert pool["resources"]["cpu"] == "8" and pool["notAKey"] == "2"
+    assert read["gpu"]["operator"]["values"] == {"replicas": "2"}
+    assert read["pdStacks"]["pd"]["blockSize"] == 64
+    assert read["pdStacks"]["pd"]["prefill"]["service"]["port"] == 8001
+    assert read["models"]["acme/m"] == {"numLayers": 4, "paramsBillion": 1.5, "gated": True}
+    assert read["inferenceGateway"]["endpointPicker"]["scorers"] == {"queue": 2}
+    assert read["networkPolicy"]["modelHub"]["ports"] == [443]
+
+
+def test_a_cli_string_in_every_nested_kind_is_validated_as_its_number():
+    values = config(replicas="2", gpuMemoryUtilization="0.85", maxModelLen="08192", shm={"enabled": "true"})
+    stack, _ = parse({**values, "createNamespace": "False", "monitoring": {"enabled": "true"}})
+    pool = stack.pools["chat"]
+    assert (pool.replicas, pool.gpu_memory_utilization, pool.max_model_len) == (2, 0.85, 8192)
+    assert pool.shm.enabled is True and stack.monitoring.enabled is True and stack.create_namespace is False
 
 
 def test_engine_scalars_are_decoded_by_the_schema_type():

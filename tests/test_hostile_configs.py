@@ -77,7 +77,32 @@ CASES = [
     # --- numbers: no bool->int, finite, int32 -------------------------------------
     Case("bool-as-number", [(pool("tensorParallelSize"), True)], f"pools.{DEV_POOL}.tensorParallelSize"),
     Case("bool-as-float", [(pool("gpuMemoryUtilization"), False)], f"pools.{DEV_POOL}.gpuMemoryUtilization"),
-    Case("string-as-int", [(pool("replicas"), "2")], f"pools.{DEV_POOL}.replicas"),
+    # --- strings where a number or boolean belongs: only the unambiguous are read --------
+    Case("word-as-int", [(pool("replicas"), "yes")], f"pools.{DEV_POOL}.replicas"),
+    Case("spaced-string-as-int", [(pool("replicas"), " 2")], f"pools.{DEV_POOL}.replicas"),
+    Case("newline-string-as-int", [(pool("replicas"), "2\n")], f"pools.{DEV_POOL}.replicas"),
+    Case("hex-string-as-int", [(pool("replicas"), "0x10")], f"pools.{DEV_POOL}.replicas"),
+    Case("decimal-string-as-int", [(pool("replicas"), "2.0")], f"pools.{DEV_POOL}.replicas"),
+    Case("exponent-string-as-int", [(pool("maxNumSeqs"), "1e3")], f"pools.{DEV_POOL}.maxNumSeqs"),
+    Case("empty-string-as-int", [(pool("maxNumSeqs"), "")], f"pools.{DEV_POOL}.maxNumSeqs"),
+    Case("string-beyond-int32", [(pool("replicas"), "2147483648")], f"pools.{DEV_POOL}.replicas"),
+    Case(
+        "inf-string-as-float",
+        [(pool("gpuMemoryUtilization"), "inf")],
+        f"pools.{DEV_POOL}.gpuMemoryUtilization",
+    ),
+    Case("nan-string-as-float", [(pool("overheadGib"), "nan")], f"pools.{DEV_POOL}.overheadGib"),
+    Case(
+        "hex-string-as-float",
+        [(pool("gpuMemoryUtilization"), "0x1p-1")],
+        f"pools.{DEV_POOL}.gpuMemoryUtilization",
+    ),
+    Case("underscore-string-as-float", [(pool("overheadGib"), "1_0")], f"pools.{DEV_POOL}.overheadGib"),
+    Case("huge-string-as-float", [(pool("overheadGib"), "1e400")], f"pools.{DEV_POOL}.overheadGib"),
+    Case("yes-as-bool", [(("monitoring", "enabled"), "yes")], "monitoring.enabled"),
+    Case("on-as-bool", [(pool("enablePrefixCaching"), "on")], f"pools.{DEV_POOL}.enablePrefixCaching"),
+    Case("one-as-top-level-bool", [(("createNamespace",), "1")], "createNamespace"),
+    Case("string-not-in-int-literal", [(pool("blockSize"), "12")], f"pools.{DEV_POOL}.blockSize"),
     Case("beyond-int32", [(pool("replicas"), 2**31)], f"pools.{DEV_POOL}.replicas"),
     Case("huge-int", [(pool("maxNumSeqs"), 10**40)], f"pools.{DEV_POOL}.maxNumSeqs"),
     Case("inf-float", [(pool("overheadGib"), float("inf"))], f"pools.{DEV_POOL}.overheadGib"),
@@ -92,6 +117,29 @@ CASES = [
     Case("bool-as-quantity", [(pool("resources", "cpu"), True)], f"pools.{DEV_POOL}.resources.cpu"),
     Case("inf-quantity", [(pool("resources", "cpu"), float("inf"))], f"pools.{DEV_POOL}.resources.cpu"),
     Case("zero-memory", [(pool("resources", "memory"), "0")], f"pools.{DEV_POOL}.resources.memory"),
+    # --- quantities Kubernetes cannot represent, or that no machine has ------------------
+    Case("quantity-huge-exponent", [(pool("resources", "cpu"), "1e400")], f"pools.{DEV_POOL}.resources.cpu"),
+    Case("quantity-tiny-exponent", [(pool("resources", "cpu"), "1e-400")], f"pools.{DEV_POOL}.resources.cpu"),
+    Case(
+        "quantity-beyond-int64",
+        [(pool("resources", "memory"), "99999999999999999999Ei")],
+        f"pools.{DEV_POOL}.resources.memory",
+    ),
+    Case("quantity-8Ei-is-capped", [(("modelCache", "size"), "8Ei")], "modelCache.size"),
+    Case("size-above-1Ei", [(("modelCache", "size"), "2Ei")], "modelCache.size"),
+    Case("quantity-below-1n", [(pool("shm", "size"), "0.5n")], f"pools.{DEV_POOL}.shm.size"),
+    Case(
+        "quantity-finer-than-1n",
+        [(pool("resources", "cpu"), "1.0000000001")],
+        f"pools.{DEV_POOL}.resources.cpu",
+    ),
+    Case(
+        "memory-in-millibytes", [(pool("resources", "memory"), "500m")], f"pools.{DEV_POOL}.resources.memory"
+    ),
+    Case("cpu-finer-than-millicore", [(pool("resources", "cpu"), "100u")], f"pools.{DEV_POOL}.resources.cpu"),
+    Case("cpu-beyond-millicores", [(pool("resources", "cpu"), "1e16")], f"pools.{DEV_POOL}.resources.cpu"),
+    Case("yaml-float-tiny-quantity", [(pool("resources", "cpu"), 1e-12)], f"pools.{DEV_POOL}.resources.cpu"),
+    Case("yaml-float-huge-quantity", [(("podSecurity", "tmpSize"), 1e300)], "podSecurity.tmpSize"),
     Case("port-zero", [(pool("service", "port"), 0)], f"pools.{DEV_POOL}.service.port"),
     # --- whole-string matching ----------------------------------------------------------
     Case("namespace-newline", [(("namespace",), "llm-serving\n")], "namespace"),
@@ -307,6 +355,33 @@ CASES = [
         "llm-servng:monitoring",
     ),
     Case("unknown-config-namespace", [(("acme:token",), RANDOM_KEY)], "acme:token"),
+    # --- keys named like credentials are named; their values never shown -----------------
+    Case("credential-named-top-key", [(("hf_token",), HF_LIKE)], "hf_token"),
+    Case("credential-named-pool-key", [(pool("api_key"), RANDOM_KEY)], f"pools.{DEV_POOL}.api_key"),
+    Case("credential-named-namespace-key", [(("acme:hf_token",), HF_LIKE)], "acme:hf_token"),
+    # --- a ReadWriteOnce claim binds its pods to one node ---------------------------------
+    Case(
+        "rwo-claim-more-gpus-than-a-node",
+        [(("modelCache",), {"mode": "pvc"}), (pool("replicas"), 9)],
+        "modelCache.pvc.accessMode",
+    ),
+    Case(
+        "rwo-claim-multi-node-pool",
+        [(("modelCache",), {"mode": "pvc", "pvc": {"accessMode": "ReadWriteOnce"}})],
+        "modelCache.pvc.accessMode",
+        base="examples/multinode-405b.yaml",
+    ),
+    Case(
+        "pinned-host-path-more-gpus-than-the-node",
+        [(("modelCache", "hostPath", "nodeName"), "workstation"), (("gpu", "maxGpusPerNode"), 4)],
+        "modelCache.hostPath.nodeName",
+    ),
+    Case(
+        "pinned-host-path-multi-node-pool",
+        [(("modelCache", "hostPath", "nodeName"), "node-1")],
+        "modelCache.hostPath.nodeName",
+        base="examples/multinode-405b.yaml",
+    ),
     Case(
         "empty-dashboard-labels",
         [(("monitoring", "dashboardLabels"), {})],
@@ -433,3 +508,137 @@ def test_keda_query_escapes_the_served_model_name():
     scaled = outcome.run.one("ScaledObject", DEV_POOL)
     query = scaled.inputs["spec"]["triggers"][0]["metadata"]["query"]
     assert query == 'sum(vllm:num_requests_waiting{namespace="llm-serving-test",model_name="team/llama:8b"})'
+
+
+def _vllm_args(run, name: str) -> list[str]:
+    (container,) = [
+        c
+        for c in run.one("Deployment", name).inputs["spec"]["template"]["spec"]["containers"]
+        if c["name"] == "vllm"
+    ]
+    return container["args"]
+
+
+def test_strings_pulumi_config_set_leaves_are_read_by_the_schema_type():
+    """`pulumi config set --path` leaves floats, '0128' and `--type string` values as
+    strings, and top-level values are always strings: each is read as the int, float or
+    bool its key expects, nested or not."""
+    config = stack("Pulumi.dev.yaml")
+    for path, text in [
+        (pool("replicas"), "2"),
+        (pool("maxNumSeqs"), "0128"),
+        (pool("gpuMemoryUtilization"), "0.85"),
+        (pool("overheadGib"), "5e-1"),
+        (pool("enablePrefixCaching"), "False"),
+        (pool("blockSize"), "16"),
+        (("monitoring", "enabled"), "true"),
+        (("createNamespace",), "false"),
+    ]:
+        set_path(config, path, text)
+    outcome = run_outcome(config)
+    assert outcome.error is None, outcome.error
+    assert outcome.run.one("Deployment", DEV_POOL).inputs["spec"]["replicas"] == 2
+    args = _vllm_args(outcome.run, DEV_POOL)
+    assert args[args.index("--gpu-memory-utilization") + 1] == "0.85"
+    assert args[args.index("--max-num-seqs") + 1] == "128"
+    assert args[args.index("--block-size") + 1] == "16"
+    assert "--no-enable-prefix-caching" in args
+    assert outcome.run.of_kind("Namespace") == [] and outcome.run.of_kind("ServiceMonitor")
+
+
+def test_a_string_that_is_no_number_is_refused_with_the_accepted_forms():
+    config = set_path(stack("Pulumi.dev.yaml"), pool("replicas"), "2.0")
+    error = run_outcome(config).error or ""
+    assert f'llm-serving:pools.{DEV_POOL}.replicas = "2.0"' in error
+    assert "`pulumi config set`" in error and '"2"' in error
+    config = set_path(stack("Pulumi.dev.yaml"), ("monitoring", "enabled"), "yes")
+    error = run_outcome(config).error or ""
+    assert 'llm-serving:monitoring.enabled = "yes"' in error and '"true"' in error and "yes/no" in error
+
+
+@pytest.mark.parametrize("text", ["1e1", "+8", "0.5", "1500m"])
+def test_every_quantity_the_schema_accepts_is_read_by_the_quota(text):
+    """The quota sums CPU with the schema's own parser: no accepted form crashes it."""
+    config = set_path(stack("Pulumi.dev.yaml"), pool("resources", "cpu"), text)
+    set_path(config, ("quota", "enabled"), True)
+    outcome = run_outcome(config)
+    assert outcome.error is None, outcome.error
+    assert outcome.run.of_kind("ResourceQuota")
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("1e400", "larger than a Kubernetes quantity can be"),
+        ("99999999999999999999Ei", "larger than a Kubernetes quantity can be"),
+        ("1e-400", "smaller than 1n"),
+        ("2Ei", "more than 1Ei"),
+        ("500m", "not a whole number of bytes"),
+    ],
+)
+def test_an_absurd_quantity_names_the_key_the_value_and_the_fix(text, reason):
+    error = run_outcome(set_path(stack("Pulumi.dev.yaml"), ("modelCache", "size"), text)).error or ""
+    assert f'llm-serving:modelCache.size = "{text}": is' in error and reason in error
+    assert "Fix: write it like 32Gi" in error or "Fix: write it like 512Mi or 32Gi" in error
+
+
+@pytest.mark.parametrize(
+    "path, shown, home",
+    [
+        (("hf_token",), "llm-serving:hf_token", "pulumi config set --secret hfToken <token>"),
+        (("HF_TOKEN",), "llm-serving:HF_TOKEN", "huggingFace.existingSecret"),
+        (("api_key",), "llm-serving:api_key", "auth.existingSecret"),
+        (pool("hf_token"), f"llm-serving:pools.{DEV_POOL}.hf_token", "pulumi config set --secret hfToken"),
+        (pool("apiKey"), f"llm-serving:pools.{DEV_POOL}.apiKey", "auth.existingSecret"),
+        (pool("db_password"), f"llm-serving:pools.{DEV_POOL}.db_password", "secretKeyRef"),
+        (("acme:hf_token",), "acme:hf_token", "pulumi config set --secret hfToken"),
+        (("llm-servng:api_key",), "llm-servng:api_key", "auth.existingSecret"),
+    ],
+)
+def test_a_key_named_like_a_credential_is_named_with_where_credentials_belong(path, shown, home):
+    error = run_outcome(set_path(stack("Pulumi.dev.yaml"), path, HF_LIKE)).error or ""
+    assert f"{shown}: " in error and home in error and "revoke it" in error, error
+    assert HF_LIKE not in error and "looks like a credential" not in error
+
+
+def test_a_key_that_is_itself_a_token_stays_masked():
+    for key in (HF_LIKE, RANDOM_KEY, "AKIAIOSFODNN7EXAMPLE"):
+        error = run_outcome(set_path(stack("Pulumi.dev.yaml"), pool(key), "x")).error or ""
+        assert f"llm-serving:pools.{DEV_POOL}.<a key that looks like a credential>: unknown key" in error
+        assert key not in error and "revoke it" in error
+
+
+def test_a_read_write_once_claim_that_needs_more_gpus_than_a_node_gives_the_numbers():
+    config = set_path(stack("Pulumi.dev.yaml"), ("modelCache",), {"mode": "pvc"})
+    set_path(config, pool("replicas"), 3)
+    set_path(config, pool("tensorParallelSize"), 4)
+    error = run_outcome(config).error or ""
+    assert 'llm-serving:modelCache.pvc.accessMode = "ReadWriteOnce"' in error
+    assert "3 pods (its replicas) x 4 GPUs = 12 GPUs, more than a node's 8" in error
+    assert "ReadWriteMany" in error and "longhorn" in error and f"pools.{DEV_POOL}.replicas to 2" in error
+
+
+def test_a_read_write_once_claim_that_fits_a_node_warns(caplog):
+    config = set_path(stack("Pulumi.dev.yaml"), ("modelCache",), {"mode": "pvc"})
+    outcome = run_outcome(config)
+    assert outcome.error is None, outcome.error
+    warning = "pools.llama-3-1-8b-multi: 3 pods share one ReadWriteOnce model-cache claim"
+    assert any(warning in record.getMessage() for record in caplog.records)
+
+
+def test_a_pinned_host_path_claim_counts_every_pools_gpus():
+    """Dev's four pools need 1 + 1 + 1 + 3 (HPA maximum) GPUs at once on the pinned node."""
+    config = set_path(stack("Pulumi.dev.yaml"), ("modelCache", "hostPath", "nodeName"), "workstation")
+    assert run_outcome(config).error is None
+    set_path(config, ("gpu", "maxGpusPerNode"), 4)
+    error = run_outcome(config).error or ""
+    assert 'llm-serving:modelCache.hostPath.nodeName = "workstation"' in error
+    assert "they need 6 GPUs at once" in error and "more than the node's 4" in error
+    assert f"pools.{DEV_POOL} 1 pod x 1 GPU" in error and "unset modelCache.hostPath.nodeName" in error
+
+
+def test_a_pinned_host_path_claim_refuses_a_multi_node_pool():
+    config = stack("examples/multinode-405b.yaml")
+    set_path(config, ("modelCache", "hostPath", "nodeName"), "node-1")
+    error = run_outcome(config).error or ""
+    assert "llm-serving:modelCache.hostPath.nodeName" in error and "spans 2 nodes" in error

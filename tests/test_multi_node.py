@@ -112,11 +112,13 @@ def test_the_executor_backend_is_ours_in_a_multi_node_pool():
     assert "llm-serving:pools.big.extraArgs[0]: sets --distributed-executor-backend" in message
 
 
-def test_pods_of_a_group_count_for_a_shared_read_write_once_claim():
+def test_a_group_cannot_share_a_read_write_once_claim():
+    """A ReadWriteOnce claim mounts on one node; a replica spanning two never fits it."""
     values = pool_config(replicas=1)
     values["modelCache"] = {"mode": "pvc"}
-    _, report = parse(values)
-    assert any("2 pods share one ReadWriteOnce" in warning for warning in report.warnings)
+    message = error_of(values)
+    assert 'llm-serving:modelCache.pvc.accessMode = "ReadWriteOnce"' in message
+    assert "spans 2 nodes (pools.big 2 pods x 8 GPUs)" in message and "ReadWriteMany" in message
 
 
 def test_hostname_cannot_be_the_exclusive_topology():

@@ -12,7 +12,6 @@ which a quota on CPU and memory otherwise refuses outright.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -22,37 +21,19 @@ from components.placement import GPU_RESOURCE
 from components.serving import ROUTER_MAX_SURGE
 from components.shared import PART_OF
 from components.storage import PREFETCH_LIMITS, PREFETCH_REQUESTS
+from config.kube_types import quantity_value
 from config.serving.parallel_layout import PoolLayout
 from config.stack import StackConfig
 
-_SUFFIX = {
-    "": 1,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "P": 10**15,
-    "E": 10**18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-}
-_QUANTITY = re.compile(r"^([0-9.]+)(m|[kMGTPE]i?|)$")
 # Defaults for containers that set nothing (the stack's own containers set everything).
 DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
 DEFAULT_LIMIT = {"cpu": "500m", "memory": "512Mi"}
 
 
 def quantity(value: str) -> float:
-    """A Kubernetes quantity as a number (cores, bytes): '500m' -> 0.5, '2Gi' -> 2**31."""
-    match = _QUANTITY.match(value)
-    if not match:
-        raise ValueError(f"not a quantity: {value!r}")
-    number, suffix = float(match.group(1)), match.group(2)
-    return number / 1000 if suffix == "m" else number * _SUFFIX[suffix]
+    """A Kubernetes quantity as a number (cores, bytes): '500m' -> 0.5, '2Gi' -> 2**31,
+    '1e3' -> 1000; read by the schema's own parser, so every quantity it accepts is read."""
+    return float(quantity_value(value))
 
 
 def cpu_text(cores: float) -> str:

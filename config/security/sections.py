@@ -7,6 +7,7 @@ import ipaddress
 from pydantic import Field, field_validator
 
 from config.kube_types import (
+    ByteSize,
     DnsLabel,
     DnsSubdomain,
     Int32,
@@ -14,7 +15,6 @@ from config.kube_types import (
     LabelKey,
     LabelValue,
     Port,
-    PositiveQuantity,
     SecretDataKey,
 )
 from config.monitoring.sections import MonitoringConfig
@@ -61,8 +61,8 @@ class PodSecurityConfig(Section):
     run_as_root: bool | None = None
     read_only_root_filesystem: bool = True
     # emptyDir limits of the writable scratch: compile/JIT caches ($HOME) and /tmp.
-    cache_size: PositiveQuantity = "20Gi"
-    tmp_size: PositiveQuantity = "4Gi"
+    cache_size: ByteSize = "20Gi"
+    tmp_size: ByteSize = "4Gi"
 
     def runs_as_root(self, cache_mode: str) -> bool:
         if self.run_as_root is not None:

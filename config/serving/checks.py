@@ -20,6 +20,7 @@ from config.serving.router_args import router_extra_args_problems
 from config.serving.sections import PoolConfig
 from config.serving.vllm_args import extra_args_problems
 from config.stack import StackConfig
+from config.storage.checks import CacheUser
 
 # Pool quantization flags a pre-quantized checkpoint accepts, by checkpoint method.
 _COMPATIBLE_QUANTIZATION = {
@@ -146,6 +147,7 @@ class PoolChecker:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
         self.layout: parallel_layout.PoolLayout | None = None
+        self.node: parallel_layout.NodeSize | None = None
 
     def _problem(self, key: str, value: object, reason: str, fix: str) -> None:
         self.problems.append(Problem(f"{self.key}.{key}", value, reason, fix))
@@ -156,7 +158,6 @@ class PoolChecker:
         gpus = self._accepted_gpus()
         self._extra_args()
         if arch is None or not gpus:
-            self._storage()
             return None
         # The pod must fit on any of them: sizing uses the one with the least memory.
         gpu_product, gpu = min(gpus.items(), key=lambda item: item[1].torch_visible_mib)
@@ -168,8 +169,6 @@ class PoolChecker:
             self._gpu_support(arch, gpus),
             self._scheduler(gpus, max_model_len),
         ]
-        # After _parallelism: a multi-node replica is several pods.
-        self._storage()
         if not all(checks):
             return None
         return self._fit(arch, gpu_product, gpu, max_model_len)
@@ -220,20 +219,26 @@ class PoolChecker:
             f"{self.key}.env", check_env(self.pool.env, MULTI_NODE_ENV if interfaces_set else None)
         )
 
-    def _storage(self) -> None:
-        cache = self.stack.model_cache
-        pods = self.pool.max_pods * (self.layout.nodes_per_replica if self.layout else 1)
-        if cache.mode == "pvc" and cache.pvc.access_mode == "ReadWriteOnce" and pods > 1:
-            self.warnings.append(
-                f"{self.key}: {pods} pods share one ReadWriteOnce model-cache "
-                "claim; they must all run on one node (set modelCache.pvc.accessMode to "
-                "ReadWriteMany or use modelCache.mode longhorn for a multi-node pool)"
-            )
+    def cache_user(self) -> CacheUser | None:
+        """The pool's pods and GPUs as the model cache sees them (after `check`), or None
+        when its layout is unknown (its model or GPUs are, and that is reported)."""
+        if self.layout is None or self.node is None:
+            return None
+        return CacheUser(
+            key=self.key,
+            count_key="replicas" if self.pool.autoscaling.mode == "none" else "autoscaling.maxReplicas",
+            pods=self.pool.max_pods * self.layout.nodes_per_replica,
+            gpus_per_pod=self.layout.gpus_per_pod,
+            nodes_per_replica=self.layout.nodes_per_replica,
+            node_gpus=self.node.gpus,
+            node_source=self.node.source,
+        )
 
     def _parallelism(self, arch: ModelArchitecture, product: str, gpu: GpuModel) -> bool:
         pool = self.pool
         limit = self.stack.gpu.max_gpus_per_node
         node = parallel_layout.node_size(pool, product, gpu, limit)
+        self.node = node
         self.layout = parallel_layout.layout_for(pool, node)
         layout_problems = parallel_layout.split_problems(self.key, pool, arch) + (
             parallel_layout.multi_node_problems(

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from config.kube_types import (
+    ByteSize,
+    CpuQuantity,
     DnsSubdomain,
     EnvVarName,
     FiniteFloat,
@@ -22,7 +24,6 @@ from config.kube_types import (
     ModelId,
     NetworkInterfaces,
     Port,
-    PositiveQuantity,
     SecretDataKey,
     ServedModelName,
     dns_1035_label,
@@ -50,11 +51,11 @@ BlockSize = Literal[1, 8, 16, 32, 64, 128, 256]
 
 
 class PodResources(Section):
-    cpu: PositiveQuantity = "8"
+    cpu: CpuQuantity = "8"
     # Default: equal to `cpu`, so GPU pods get Guaranteed QoS (what the static CPU
     # manager needs to pin cores).
-    cpu_limit: PositiveQuantity | None = None
-    memory: PositiveQuantity = "32Gi"
+    cpu_limit: CpuQuantity | None = None
+    memory: ByteSize = "32Gi"
 
     @property
     def effective_cpu_limit(self) -> str:
@@ -64,7 +65,7 @@ class PodResources(Section):
 class SharedMemory(Section):
     # None: mounted whenever a pod has more than one GPU (NCCL needs it).
     enabled: bool | None = None
-    size: PositiveQuantity = "16Gi"
+    size: ByteSize = "16Gi"
 
 
 class ServiceConfig(Section):

@@ -12,13 +12,13 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from config.addons.sections import HelmChartConfig
 from config.kube_types import (
     AbsolutePath,
+    ByteSize,
     ChartRepository,
     DnsLabel,
     DnsSubdomain,
     Int32,
     Int64,
     PinnedImage,
-    PositiveQuantity,
     SecretDataKey,
 )
 from config.release import RCLONE_IMAGE
@@ -92,7 +92,7 @@ class ModelCacheConfig(Section):
     """Where model weights live between pod restarts (seed 002's three options)."""
 
     mode: Literal["hostPath", "longhorn", "pvc"] = "hostPath"
-    size: PositiveQuantity = "500Gi"
+    size: ByteSize = "500Gi"
     # Not under /root: the vLLM image's /root is mode 0700, which a non-root UID
     # cannot traverse to reach a volume mounted below it.
     mount_path: AbsolutePath = "/var/cache/huggingface"
