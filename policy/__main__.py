@@ -5,7 +5,8 @@ It reads resources only, never a stack's config, so it applies to any Pulumi pro
 that creates Kubernetes objects (README.md in this directory).
 """
 
-from llm_serving_policy import ALL_POLICIES
 from pulumi_policy import PolicyPack
+
+from llm_serving_policy import ALL_POLICIES
 
 PolicyPack(name="llm-serving-kubernetes", policies=ALL_POLICIES)

@@ -9,6 +9,9 @@ only come from that change.
 from __future__ import annotations
 
 import copy
+import os
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -642,3 +645,48 @@ def test_a_pinned_host_path_claim_refuses_a_multi_node_pool():
     set_path(config, ("modelCache", "hostPath", "nodeName"), "node-1")
     error = run_outcome(config).error or ""
     assert "llm-serving:modelCache.hostPath.nodeName" in error and "spans 2 nodes" in error
+
+
+# What the real CLI writes: `pulumi config set` (scripts/pulumi, the engine the tests
+# build) on a copy of dev's stack file, then the program run on the file it wrote.
+CLI_SETTINGS = [
+    ["--path", "llm-serving:pools.llama-3-1-8b.replicas", "2"],
+    ["--path", "llm-serving:pools.llama-3-1-8b.gpuMemoryUtilization", "0.9"],
+    ["--path", "llm-serving:pools.llama-3-1-8b.maxNumSeqs", "128", "--type", "string"],
+    ["--path", "llm-serving:monitoring.enabled", "true"],
+    ["llm-serving:createNamespace", "false"],
+]
+
+
+def test_values_written_by_pulumi_config_set_are_accepted(tmp_path) -> None:
+    pulumi = ROOT / "scripts" / "pulumi"
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", project)
+    shutil.copy(ROOT / "Pulumi.dev.yaml", project)
+    (tmp_path / "state").mkdir()
+    env = {
+        **os.environ,
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "cli-scalars",
+    }
+    cwd = ["--cwd", str(project)]
+    subprocess.run([pulumi, "stack", "init", "dev", *cwd], check=True, capture_output=True, env=env)
+    for arguments in CLI_SETTINGS:
+        subprocess.run([pulumi, "config", "set", *arguments, "-s", "dev", *cwd], check=True, env=env)
+    written = stack_file_config(project / "Pulumi.dev.yaml")
+    pool = written["llm-serving:pools"]["llama-3-1-8b"]
+    # What the CLI leaves as strings, so the schema must read them:
+    assert pool["gpuMemoryUtilization"] == "0.9" and pool["maxNumSeqs"] == "128"
+    assert written["llm-serving:createNamespace"] == "false"
+    outcome = run_outcome(written)
+    assert outcome.error is None, outcome.error
+    deployments = {
+        r.inputs["metadata"]["name"]: r.inputs
+        for r in outcome.run.resources
+        if r.type == "kubernetes:apps/v1:Deployment"
+    }
+    args = deployments["llama-3-1-8b"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert deployments["llama-3-1-8b"]["spec"]["replicas"] == 2
+    assert args[args.index("--gpu-memory-utilization") + 1] == "0.9"
+    assert args[args.index("--max-num-seqs") + 1] == "128"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,10 +36,14 @@ FAKE_HF_TOKEN = "hf_" + "TestOnlyNotARealToken0123456789ab"
 FAKE_API_KEY = "sk-" + "test-only-0123456789abcdefABCDEF"
 
 sys.path.insert(0, str(PACK.parent))
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy  # noqa: E402
+
 from llm_serving_policy.credentials import credential_flag, is_credential_name, looks_like_credential  # noqa: E402
-from llm_serving_policy.objects import selector_matches  # noqa: E402
+from llm_serving_policy.objects import UNKNOWN, KubeObject, plain, selector_matches  # noqa: E402
 from llm_serving_policy.pod_rules import image_is_pinned  # noqa: E402
 from llm_serving_policy.quantities import quantity_value  # noqa: E402
+from llm_serving_policy.stack_index import StackIndex  # noqa: E402
+from llm_serving_policy.wiring_rules import check_service_selectors  # noqa: E402
 
 # --- the pack's pure parts ------------------------------------------------------------
 
@@ -93,6 +98,27 @@ def test_credentials_by_name_and_shape_but_not_limits_or_references() -> None:
     assert credential_flag(["--port", "8000", "--api-key", "plain"]) == "--api-key (argument 2)"
 
 
+def test_an_unknown_value_skips_its_link_not_the_policy() -> None:
+    """Preview leaves outputs of other resources unknown; only the link that reads one is skipped."""
+    props = unknown_checking_proxy(
+        {"spec": {"selector": UNKNOWN_STRING_VALUE, "ports": [{"port": 8000.0}]}, "metadata": {"name": "a"}}
+    )
+    assert plain(props) == {
+        "spec": {"selector": UNKNOWN, "ports": [{"port": 8000}]},
+        "metadata": {"name": "a"},
+    }
+    index = StackIndex()
+    index.objects = [
+        KubeObject("kubernetes:core/v1:Service", "urn:a", plain(props)),
+        KubeObject(
+            "kubernetes:core/v1:Service",
+            "urn:b",
+            {"metadata": {"name": "b"}, "spec": {"selector": {"x": "y"}}},
+        ),
+    ]
+    assert [obj.urn for obj, _ in check_service_selectors(index)] == ["urn:b"]
+
+
 # --- through the engine ---------------------------------------------------------------
 
 
@@ -142,12 +168,12 @@ def replay_preview(objects: list[dict], tmp_path: Path) -> Preview:
     (tmp_path / "objects.json").write_text(json.dumps(objects))
     (tmp_path / "state").mkdir()
     env = {
-        **{k: v for k, v in __import__("os").environ.items() if k != "KUBECONFIG"},
+        # No KUBECONFIG: render mode refuses one, and needs no cluster.
+        **{k: v for k, v in os.environ.items() if k != "KUBECONFIG"},
         "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
         "PULUMI_CONFIG_PASSPHRASE": "policy-replay",
         "POLICY_REPLAY_OBJECTS": str(tmp_path / "objects.json"),
         "POLICY_REPLAY_RENDER_DIR": str(tmp_path / "render"),
-        "KUBECONFIG": "/dev/null",
     }
     cwd = ["--cwd", str(project)]
     subprocess.run([PULUMI, "stack", "init", "replay", *cwd], check=True, capture_output=True, env=env)
@@ -161,9 +187,17 @@ def replay_preview(objects: list[dict], tmp_path: Path) -> Preview:
     return Preview(result.returncode, result.stdout + result.stderr)
 
 
-def the(objects: list[dict], kind: str, name: str) -> dict:
-    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"{kind} {name}: {len(found)} objects"
+DEV = "llm-serving-dev"
+PD_GATEWAY = "llm-serving-pd-gateway"
+
+
+def the(objects: list[dict], kind: str, name: str, namespace: str = DEV) -> dict:
+    found = [
+        o
+        for o in objects
+        if o["kind"] == kind and o["metadata"]["name"] == name and o["metadata"].get("namespace") == namespace
+    ]
+    assert len(found) == 1, f"{kind} {namespace}/{name}: {len(found)} objects"
     return found[0]
 
 
@@ -285,13 +319,15 @@ VIOLATIONS = [
     Violation(
         "inference-pool-target-port",
         "inference-pools-wired",
-        lambda o: the(o, "InferencePool", "llama-3-1-8b")["spec"]["targetPorts"][0].update(number=9999),
+        lambda o: the(o, "InferencePool", "llama-3-1-8b", PD_GATEWAY)["spec"]["targetPorts"][0].update(
+            number=9999
+        ),
         "targets port 9999",
     ),
     Violation(
         "inference-pool-picker-service",
         "inference-pools-wired",
-        lambda o: the(o, "InferencePool", "llama-3-1-8b")["spec"]["endpointPickerRef"].update(
+        lambda o: the(o, "InferencePool", "llama-3-1-8b", PD_GATEWAY)["spec"]["endpointPickerRef"].update(
             name="missing-epp"
         ),
         "names endpoint-picker Service 'missing-epp', which this stack does not create",
@@ -299,7 +335,9 @@ VIOLATIONS = [
     Violation(
         "route-backend-port",
         "routes-reach-backends",
-        lambda o: the(o, "HTTPRoute", "llama-70b")["spec"]["rules"][0]["backendRefs"][0].update(port=1234),
+        lambda o: the(o, "HTTPRoute", "llama-70b", PD_GATEWAY)["spec"]["rules"][0]["backendRefs"][0].update(
+            port=1234
+        ),
         "on port 1234, which it does not expose",
     ),
     Violation(
@@ -319,7 +357,7 @@ VIOLATIONS = [
     Violation(
         "decode-closed-to-its-router",
         "network-policies-admit-callers",
-        lambda o: _drop_ingress_rules(the(o, "NetworkPolicy", "allow-llama-70b-decode")),
+        lambda o: _drop_ingress_rules(the(o, "NetworkPolicy", "allow-llama-70b-decode", PD_GATEWAY)),
         "is closed to Deployment llm-serving-pd-gateway/llama-70b-router",
     ),
 ]

@@ -30,7 +30,8 @@ UNKNOWN = _Unknown()
 
 
 def plain(value: Any) -> Any:
-    """`value` as plain dicts and lists, every unknown leaf replaced by UNKNOWN."""
+    """`value` as plain dicts and lists, every unknown leaf replaced by UNKNOWN and
+    every whole-number float made an int."""
     if isinstance(value, Mapping):
         result = {}
         for key in value:
@@ -47,6 +48,9 @@ def plain(value: Any) -> Any:
             except UnknownValueError:
                 items.append(UNKNOWN)
         return items
+    # The engine sends numbers as protobuf doubles; Kubernetes' are integers (ports, UIDs).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

@@ -29,7 +29,7 @@ def stack_policy(
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         for obj, message in check(StackIndex.of(args.resources)):
-            report(f"{obj.describe()}: {message}", obj.urn)
+            report(f"{obj.describe()}: {message}.", obj.urn)
 
     return StackValidationPolicy(
         name=name, description=description, enforcement_level=EnforcementLevel.MANDATORY, validate=validate

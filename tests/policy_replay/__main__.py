@@ -2,9 +2,10 @@
 
 The objects are those the real program rendered for a stack (scripts/render.py),
 with one changed by a test; the provider runs in render mode, so a preview needs no
-cluster. Each object is a `CustomResource` of its own apiVersion and kind: the engine
-token (`kubernetes:apps/v1:Deployment`) and the inputs the policy pack reads are the
-same as when the program registers the typed resource.
+cluster. Each object is registered under the type token of its kind
+(`kubernetes:apps/v1:Deployment`, `kubernetes:core/v1:Service`) with its manifest as
+inputs, which is what the typed resource classes of pulumi-kubernetes register: the
+policy pack sees the same type and the same inputs.
 """
 
 import json
@@ -17,13 +18,12 @@ import pulumi_kubernetes as k8s
 objects = json.loads(Path(os.environ["POLICY_REPLAY_OBJECTS"]).read_text())
 provider = k8s.Provider("render", render_yaml_to_directory=os.environ["POLICY_REPLAY_RENDER_DIR"])
 for obj in objects:
-    fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+    # The core group is spelled `core/v1` in tokens, `v1` in manifests.
+    group_version = obj["apiVersion"] if "/" in obj["apiVersion"] else f"core/{obj['apiVersion']}"
     metadata = obj["metadata"]
-    k8s.apiextensions.CustomResource(
+    pulumi.CustomResource(
+        f"kubernetes:{group_version}:{obj['kind']}",
         f"{obj['kind']}-{metadata.get('namespace', '')}-{metadata['name']}",
-        api_version=obj["apiVersion"],
-        kind=obj["kind"],
-        metadata=metadata,
+        obj,
         opts=pulumi.ResourceOptions(provider=provider),
-        **fields,
     )
