@@ -36,6 +36,11 @@ def stack_policy(
     )
 
 
+def served_ports(declared: list[dict]) -> str:
+    """'8000, 9000' for a message; 'no ports' when the pods declare none."""
+    return ", ".join(sorted({str(p.get("containerPort")) for p in declared})) or "no ports"
+
+
 def _selectable(obj: KubeObject, index: StackIndex) -> bool:
     return isinstance(obj.namespace, str) and not index.is_opaque(obj.namespace)
 
@@ -65,13 +70,12 @@ def check_service_selectors(index: StackIndex) -> Iterator[Violation]:
             declared = [p for pod in pods for p in pod.container_ports()]
             named = isinstance(target, str) and not target.isdigit()
             if (named or declared) and not port_matches(target, declared):
-                served = sorted({str(p.get("containerPort")) for p in declared})
                 yield (
                     service,
                     (
                         f"port {port.get('port')} targets {target!r}, which no selected container serves "
-                        f"(they declare {', '.join(served) or 'no ports'}). Fix: set targetPort to the "
-                        "container port (or its name)"
+                        f"(they declare {served_ports(declared)}). Fix: set targetPort to the container "
+                        "port (or its name)"
                     ),
                 )
 
@@ -151,12 +155,11 @@ def check_inference_pools(index: StackIndex) -> Iterator[Violation]:
             declared = pod.container_ports()
             for port in ports:
                 if is_known(port) and port is not None and not port_matches(port, declared):
-                    served = sorted({str(p.get("containerPort")) for p in declared})
                     yield (
                         pool,
                         (
                             f"targets port {port}, but {pod.owner.describe()} serves "
-                            f"{', '.join(served) or 'none'}; "
+                            f"{served_ports(declared)}; "
                             "the endpoint picker drops such pods without a word. Fix: set the target port to "
                             "the vLLM container's port"
                         ),
