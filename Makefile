@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 
 .PHONY: venv checkov-venv policy-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
-	schema render render-destroy promote
+	schema render render-destroy promote diagram
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -123,3 +123,11 @@ promote: venv tools
 
 clean: cluster-down
 	rm -rf $(VENV) $(CHECKOV_VENV) $(POLICY_VENV) .pytest_cache .ruff_cache .local
+
+# Pictures of $(STACK) (a stack name, or STACK=examples/<file>.yaml): its topology with
+# the traffic its NetworkPolicies allow (Graphviz's `dot`) and its capacity per pool
+# (matplotlib), as SVG and PNG in rendered/diagrams/<stack>/ or $(DIAGRAM_DIR); no
+# cluster or engine (scripts/diagram.py, docs/diagrams.md).
+DIAGRAM_DIR ?=
+diagram: venv
+	$(BIN)/python scripts/diagram.py $(STACK) $(if $(DIAGRAM_DIR),--out $(DIAGRAM_DIR))
