@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 
 .PHONY: venv checkov-venv policy-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
-	schema render render-destroy promote diagram
+	schema render render-destroy promote diagram pr-comment graphviz
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -58,7 +58,7 @@ cluster-down:
 cluster-status:
 	scripts/local-cluster status
 
-test: venv checkov-venv tools
+test: venv checkov-venv policy-venv graphviz tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
@@ -131,3 +131,20 @@ clean: cluster-down
 DIAGRAM_DIR ?=
 diagram: venv
 	$(BIN)/python scripts/diagram.py $(STACK) $(if $(DIAGRAM_DIR),--out $(DIAGRAM_DIR))
+
+# The pull-request comment of $(STACK) (scripts/pr_comment.py): the summary of the
+# preview in $(PREVIEW_OUTPUT) (a file, or env:NAME), the capacity table, a link to the
+# pictures ($(PICTURES_URL), the workflow's artifact) and the full preview folded,
+# written to $(COMMENT_OUT); with PR=<number>, also posted there (GitHub Actions).
+PREVIEW_OUTPUT ?= env:PREVIEW
+PICTURES_URL ?=
+COMMENT_OUT ?= rendered/pr-comment-$(notdir $(basename $(STACK))).md
+PR ?=
+pr-comment: venv
+	$(BIN)/python scripts/pr_comment.py $(STACK) --preview $(PREVIEW_OUTPUT) --out $(COMMENT_OUT) \
+		$(if $(PICTURES_URL),--pictures-url $(PICTURES_URL)) $(if $(PR),--post $(PR))
+
+# Graphviz's `dot`, which `make diagram` draws with: from Debian when missing.
+graphviz:
+	@command -v dot >/dev/null || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq graphviz; }

@@ -51,7 +51,9 @@ class Segment:
     colour: str
 
 
-def _terms(capacity: PoolCapacity) -> list[tuple[str, str, str, float]]:
+def capacity_terms(capacity: PoolCapacity) -> list[tuple[str, str, str, float]]:
+    """(term, label, colour, GiB per GPU) of one pool, bottom to top: the bar's segments
+    and the PR comment's columns (scripts/pr_comment.py)."""
     memory = capacity.memory
     terms = [(term, label, colour, getattr(memory, term)) for term, label, colour in TERMS]
     # overheadGib only where a pool sets it: a zero-height segment would be noise.
@@ -68,7 +70,7 @@ def capacity_segments(report: CapacityReport) -> list[Segment]:
     segments = []
     for capacity in report.pools.values():
         bottom = 0.0
-        for term, label, colour, value in _terms(capacity):
+        for term, label, colour, value in capacity_terms(capacity):
             segments.append(Segment(capacity.pool, term, label, bottom, value, colour))
             bottom += value
     return segments
@@ -152,7 +154,7 @@ def _table(axes, pools: list[PoolCapacity]) -> None:
             rows.append((term, label, colour))
     cells = []
     for term, _, _ in rows:
-        values = {p.pool: dict((t, v) for t, _, _, v in _terms(p)).get(term, 0.0) for p in pools}
+        values = {p.pool: dict((t, v) for t, _, _, v in capacity_terms(p)).get(term, 0.0) for p in pools}
         cells.append([f"{values[p.pool]:.2f}" for p in pools])
     cells.append([f"{p.memory.total:.2f}" for p in pools])
     table = axes.table(

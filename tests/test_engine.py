@@ -26,6 +26,7 @@ from cluster_checks import (
 )
 from harness import ROOT, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, run_program, stack_file_config
 from kube import get, kubectl, remove_namespace_and_its_volumes
+from pr_comment import preview_summary
 
 PULUMI = str(ROOT / "scripts" / "pulumi")
 POLICY_PACK = ROOT / "policy" / "analyzer"
@@ -104,6 +105,10 @@ def test_preview_succeeds_offline_with_the_expected_creates(stack_file, cluster,
         assert violations == [], result.stdout[-6000:]
         creates = re.search(r"\+ (\d+) to create", result.stdout)
         assert creates and int(creates.group(1)) == expected_creates(config_file), result.stdout[-3000:]
+        # What the pull-request comment shows of this preview (scripts/pr_comment.py).
+        summary = preview_summary(result.stdout)
+        assert summary[0] == "Policies:" and POLICY_PACK_NAME in summary[1] and "\u2705" in summary[1]
+        assert f"    + {creates.group(1)} to create" in summary, summary
     finally:
         remove_namespace_and_its_volumes(namespace)
 

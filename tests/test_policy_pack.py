@@ -162,7 +162,7 @@ class Preview:
         return [line for line in self.output.splitlines() if "[mandatory]" in line or "[advisory]" in line]
 
 
-def replay_preview(objects: list[dict], tmp_path: Path) -> Preview:
+def replay_preview(objects: list[dict], tmp_path: Path, python: str | None = None) -> Preview:
     project = tmp_path / "project"
     shutil.copytree(REPLAY, project)
     (tmp_path / "objects.json").write_text(json.dumps(objects))
@@ -175,6 +175,8 @@ def replay_preview(objects: list[dict], tmp_path: Path) -> Preview:
         "POLICY_REPLAY_OBJECTS": str(tmp_path / "objects.json"),
         "POLICY_REPLAY_RENDER_DIR": str(tmp_path / "render"),
     }
+    if python:
+        env["POLICY_PYTHON"] = python  # policy/analyzer runs the pack with it
     cwd = ["--cwd", str(project)]
     subprocess.run([PULUMI, "stack", "init", "replay", *cwd], check=True, capture_output=True, env=env)
     result = subprocess.run(
@@ -363,8 +365,14 @@ VIOLATIONS = [
 ]
 
 
-def test_the_rendered_objects_pass_every_policy(rendered, tmp_path) -> None:
-    preview = replay_preview(rendered, tmp_path)
+# The pack under the project's .venv (first on PATH), and under its own virtualenv made
+# from policy/requirements.txt alone (`make policy-venv`), as another project runs it.
+INTERPRETERS = {"project-venv": None, "policy-venv": str(ROOT / "policy" / "venv" / "bin" / "python3")}
+
+
+@pytest.mark.parametrize("interpreter", sorted(INTERPRETERS))
+def test_the_rendered_objects_pass_every_policy(interpreter, rendered, tmp_path) -> None:
+    preview = replay_preview(rendered, tmp_path, python=INTERPRETERS[interpreter])
     assert preview.returncode == 0, preview.output[-6000:]
     assert PACK_NAME in preview.output, "the pack did not run"
     assert preview.violations() == [], preview.output[-6000:]

@@ -98,8 +98,15 @@ def test_pull_requests_preview_every_stack_with_a_comment(workflow):
     assert sorted(job["strategy"]["matrix"]["stack"]) == stacks
     assert job["permissions"]["pull-requests"] == "write"
     (action,) = pulumi_steps(job)
-    assert action["command"] == "preview" and action["comment-on-pr"] is True
-    assert action["stack-name"] == "${{ matrix.stack }}"
+    assert action["command"] == "preview" and action["stack-name"] == "${{ matrix.stack }}"
+    assert action["policyPacks"] == "policy"
+    # One comment per stack, ours (scripts/pr_comment.py): the preview, the capacity
+    # table and the pictures, which the action's own comment would not carry.
+    assert action["comment-on-pr"] is False
+    (comment,) = [step for step in job["steps"] if step.get("run") == "make pr-comment"]
+    assert comment["env"]["PREVIEW"] == "${{ steps.preview.outputs.output }}"
+    assert comment["env"]["PR"] == "${{ github.event.pull_request.number }}"
+    assert comment["env"]["STACK"] == "${{ matrix.stack }}"
 
 
 def test_merge_applies_dev_and_prod_is_manual_and_approved(workflow):
