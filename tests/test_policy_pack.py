@@ -13,24 +13,17 @@ shipped stack and example (tests/test_engine.py previews them with the pack).
 from __future__ import annotations
 
 import copy
-import json
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml
 
 from harness import ROOT
+from replay import PACK, PACK_NAME, replay_preview
 
-PULUMI = str(ROOT / "scripts" / "pulumi")
-PACK = ROOT / "policy" / "analyzer"
-PACK_NAME = "llm-serving-kubernetes"
-REPLAY = ROOT / "tests" / "policy_replay"
 # Test-only stand-ins, never real credentials.
 FAKE_HF_TOKEN = "hf_" + "TestOnlyNotARealToken0123456789ab"
 FAKE_API_KEY = "sk-" + "test-only-0123456789abcdefABCDEF"
@@ -150,43 +143,6 @@ def rendered(tmp_path_factory) -> list[dict]:
         "HTTPRoute", "Ingress", "NetworkPolicy", "ServiceMonitor", "ConfigMap", "Job",
     }  # fmt: skip
     return objects
-
-
-@dataclass(frozen=True)
-class Preview:
-    returncode: int
-    output: str
-
-    def violations(self) -> list[str]:
-        """Lines of the preview's policy report that name a violation."""
-        return [line for line in self.output.splitlines() if "[mandatory]" in line or "[advisory]" in line]
-
-
-def replay_preview(objects: list[dict], tmp_path: Path, python: str | None = None) -> Preview:
-    project = tmp_path / "project"
-    shutil.copytree(REPLAY, project)
-    (tmp_path / "objects.json").write_text(json.dumps(objects))
-    (tmp_path / "state").mkdir()
-    env = {
-        # No KUBECONFIG: render mode refuses one, and needs no cluster.
-        **{k: v for k, v in os.environ.items() if k != "KUBECONFIG"},
-        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "policy-replay",
-        "POLICY_REPLAY_OBJECTS": str(tmp_path / "objects.json"),
-        "POLICY_REPLAY_RENDER_DIR": str(tmp_path / "render"),
-    }
-    if python:
-        env["POLICY_PYTHON"] = python  # policy/analyzer runs the pack with it
-    cwd = ["--cwd", str(project)]
-    subprocess.run([PULUMI, "stack", "init", "replay", *cwd], check=True, capture_output=True, env=env)
-    result = subprocess.run(
-        [PULUMI, "preview", "-s", "replay", *cwd, "--policy-pack", str(PACK), "--color", "never"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    return Preview(result.returncode, result.stdout + result.stderr)
 
 
 DEV = "llm-serving-dev"
