@@ -23,9 +23,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "scripts"), str(ROOT), str(ROOT / "bench"), str(ROOT / "policy")]
+sys.path[:0] = [str(ROOT / p) for p in ("tests", "scripts", "", "bench", "policy")]
 
 from deploy_to_ready import CHART, production_stack_values, stack_file_and_name  # noqa: E402
+
 from harness import run_program, stack_file_config  # noqa: E402
 from llm_serving_policy import ALL_POLICIES  # noqa: E402
 from local_cluster import tool  # noqa: E402
@@ -35,7 +36,7 @@ from replay import replay_preview  # noqa: E402
 def helm_objects(values: dict, namespace: str, work: Path) -> list[dict]:
     (work / "values.yaml").write_text(yaml.safe_dump(values))
     rendered = subprocess.run(
-        [tool("helm"), "template", "ps", str(CHART), "--namespace", namespace, "-f", str(work / "values.yaml")],
+        [tool("helm"), "template", "ps", str(CHART), "-n", namespace, "-f", str(work / "values.yaml")],
         check=True,
         capture_output=True,
         text=True,
@@ -59,7 +60,10 @@ def main() -> None:
         ours = run_program(stack_file_config(stack_file)).manifests()
         with tempfile.TemporaryDirectory() as ours_work, tempfile.TemporaryDirectory() as peer_work:
             peer = helm_objects(production_stack_values(ours), f"llm-serving-{stack}", Path(peer_work))
-            counts = {"llm-serving": report(ours, Path(ours_work)), "production-stack": report(peer, Path(peer_work))}
+            counts = {
+                "llm-serving": report(ours, Path(ours_work)),
+                "production-stack": report(peer, Path(peer_work)),
+            }
         print(f"{stack}: {len(ours)} objects from llm-serving, {len(peer)} from production-stack's chart")
         print(f"  {'policy':<40} {'llm-serving':>12} {'production-stack':>17}")
         for policy in ALL_POLICIES:
