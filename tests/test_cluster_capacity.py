@@ -31,7 +31,12 @@ def test_pods_that_cannot_fit_stay_pending_with_the_schedulers_reason(cluster):
     replicas = capacity + 24
     config["llm-serving:pools"]["llama-3-1-8b"]["replicas"] = replicas
     config["llm-serving:namespace"] = namespace
-    config["llm-serving:modelCache"] = {"mode": "pvc", "prefetch": {"enabled": False}}
+    # ReadWriteMany: the pods span nodes (a ReadWriteOnce claim is refused for them).
+    config["llm-serving:modelCache"] = {
+        "mode": "pvc",
+        "pvc": {"accessMode": "ReadWriteMany"},
+        "prefetch": {"enabled": False},
+    }
     config.pop("llm-serving:monitoring")
     run = run_program(config)
     objects = run.manifests()

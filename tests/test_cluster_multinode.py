@@ -23,7 +23,12 @@ GROUP_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
 
 def objects_of(config: dict, namespace: str) -> tuple[ProgramRun, list[dict]]:
     config["llm-serving:namespace"] = namespace
-    config["llm-serving:modelCache"] = {"mode": "pvc", "prefetch": {"enabled": False}}
+    # ReadWriteMany: the pods span nodes (a ReadWriteOnce claim is refused for them).
+    config["llm-serving:modelCache"] = {
+        "mode": "pvc",
+        "pvc": {"accessMode": "ReadWriteMany"},
+        "prefetch": {"enabled": False},
+    }
     run = run_program(config)
     objects = run.manifests()
     for claim in [o for o in objects if o["kind"] == "PersistentVolumeClaim"]:

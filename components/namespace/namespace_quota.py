@@ -79,10 +79,11 @@ def stack_budget(stack: StackConfig, layouts: dict[str, PoolLayout]) -> Budget:
     for name, pool in pools.items():
         resources = pool.resources
         layout = layouts[name]
+        memory = pool.container_memory(layout.nodes_per_replica)  # with a KV offload buffer
         budget.add_pods(
             (pool.max_pods + pool.rollout.max_surge) * layout.nodes_per_replica,
-            {"cpu": resources.cpu, "memory": resources.memory},
-            {"cpu": resources.effective_cpu_limit, "memory": resources.memory},
+            {"cpu": resources.cpu, "memory": memory},
+            {"cpu": resources.effective_cpu_limit, "memory": memory},
             layout.gpus_per_pod,
         )
     for pd_stack in stack.pd_stacks.values():

@@ -222,13 +222,11 @@ class VllmPool(pulumi.ComponentResource):
         """CPU limit = request by default, memory limit = request, GPUs requested =
         limited: Guaranteed QoS, which the static CPU manager needs to pin cores."""
         resources = self.spec.pool.resources
+        # resources.memory plus this pod's share of a KV offload buffer.
+        memory = self.spec.pool.container_memory(self.layout.nodes_per_replica)
         return k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": resources.cpu, "memory": resources.memory, **scheduling.gpu_resources},
-            limits={
-                "cpu": resources.effective_cpu_limit,
-                "memory": resources.memory,
-                **scheduling.gpu_resources,
-            },
+            requests={"cpu": resources.cpu, "memory": memory, **scheduling.gpu_resources},
+            limits={"cpu": resources.effective_cpu_limit, "memory": memory, **scheduling.gpu_resources},
         )
 
     def _files(self, serves_api: bool, secrets: PodSecrets) -> PodFragment:

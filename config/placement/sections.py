@@ -8,6 +8,7 @@ from pydantic import Field
 
 from config.addons.sections import HelmChartConfig
 from config.kube_types import (
+    ByteSize,
     ChartRepository,
     DnsLabel,
     DnsSubdomain,
@@ -38,4 +39,8 @@ class GpuConfig(Section):
     runtime_class_handler: DnsLabel = "nvidia"
     taint: GpuTaint = Field(default_factory=GpuTaint)
     max_gpus_per_node: Int32 = Field(default=8, gt=0, le=64)
+    # The allocatable memory of a GPU node (`kubectl get node -o jsonpath=
+    # '{.status.allocatable.memory}'`); set, every GPU pod's memory (with its KV
+    # offload buffer) must fit in it, checked at preview. Unset: not checked.
+    node_memory: ByteSize | None = None
     operator: GpuOperatorConfig = Field(default_factory=GpuOperatorConfig)

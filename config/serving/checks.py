@@ -13,6 +13,7 @@ from config.capacity import MemoryTerms, PoolCapacity
 from config.catalog import GpuModel, ModelArchitecture
 from config.errors import Problem
 from config.escape_hatches import InputProblem, check_env
+from config.kube_types import quantity_value
 from config.names import MULTI_NODE_ENV, PD_ROLES
 from config.placement.gpu_support import unsupported_settings
 from config.serving import parallel_layout
@@ -168,10 +169,45 @@ class PoolChecker:
             self._quantization(arch),
             self._gpu_support(arch, gpus),
             self._scheduler(gpus, max_model_len),
+            self._kv_offload(),
         ]
         if not all(checks):
             return None
         return self._fit(arch, gpu_product, gpu, max_model_len)
+
+    def _kv_offload(self) -> bool:
+        """The offload buffer is vLLM's KV connector, and it lives in the pod's memory."""
+        offload = self.pool.kv_offload
+        if offload is None:
+            return True
+        if self.key.startswith("pdStacks."):
+            # vllm/config/vllm.py:645-677 (0.19.1): the offload backend becomes the
+            # kv_transfer_config's connector, replacing the role's NixlConnector.
+            self._problem(
+                "kvOffload",
+                offload.backend,
+                "vLLM turns KV offloading into the pod's KV connector (OffloadingConnector or "
+                "LMCacheConnectorV1), which would replace the NixlConnector that hands the KV "
+                "cache from prefill to decode",
+                "remove kvOffload from the prefill and decode roles; offload on a pool of its own",
+            )
+            return False
+        node_memory = self.stack.gpu.node_memory
+        nodes = self.layout.nodes_per_replica if self.layout else 1
+        needed = self.pool.container_memory(nodes)
+        if node_memory is not None and quantity_value(needed) > quantity_value(node_memory):
+            share = f", split over {nodes} nodes" if nodes > 1 else ""
+            self._problem(
+                "kvOffload.sizeGib",
+                offload.size_gib,
+                f"each pod then needs {needed} of memory (resources.memory {self.pool.resources.memory} "
+                f"plus {offload.size_gib:g} GiB of offload buffer{share}), "
+                f"more than a GPU node holds (gpu.nodeMemory {node_memory})",
+                "lower kvOffload.sizeGib or resources.memory, or set gpu.nodeMemory to the GPU nodes' "
+                "allocatable memory if it is larger",
+            )
+            return False
+        return True
 
     def _model(self) -> ModelArchitecture | None:
         catalog = self.stack.model_catalog

@@ -27,6 +27,7 @@ from config.kube_types import (
     SecretDataKey,
     ServedModelName,
     dns_1035_label,
+    quantity_value,
 )
 from config.names import MAX_POOL_NAME_LENGTH, PD_ROLES
 from config.section import Section
@@ -199,6 +200,29 @@ class MultiNodeConfig(Section):
         return self.gloo_socket_ifname or self.nccl_socket_ifname
 
 
+# vLLM 0.19.1's `--kv-offloading-backend` choices (vllm/config/cache.py:27).
+KvOffloadBackend = Literal["native", "lmcache"]
+# GiB vLLM's offloading size means (`cpu_bytes_to_use = size * (1 << 30)`,
+# vllm/config/vllm.py:666).
+GIB = 1 << 30
+MEBIBYTE = 1 << 20
+
+
+class KvOffloadConfig(Section):
+    """KV-cache blocks offloaded to the pod's CPU memory (vLLM `--kv-offloading-size`,
+    `--kv-offloading-backend`): evicted prefixes stay reusable without recomputation.
+
+    `sizeGib` is vLLM's buffer for a whole replica (summed over its tensor- and
+    pipeline-parallel ranks, vllm/config/cache.py:144); the pod's memory request and
+    limit grow by it (by its share on each node of a multi-node replica), so the
+    buffer can never be what gets the pod OOM-killed."""
+
+    size_gib: FiniteFloat = Field(gt=0, le=4096)
+    # `native`: vLLM's own CPU offloading connector; `lmcache`: LMCache's, which the
+    # image must contain (the upstream vllm-openai image does).
+    backend: KvOffloadBackend = "native"
+
+
 class PoolConfig(Section):
     """N identical vLLM pods serving one model behind one Service."""
 
@@ -234,6 +258,16 @@ class PoolConfig(Section):
     disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     multi_node: MultiNodeConfig = Field(default_factory=MultiNodeConfig)
+    kv_offload: KvOffloadConfig | None = None
+
+    def container_memory(self, nodes_per_replica: int = 1) -> str:
+        """The vLLM container's memory request and limit: `resources.memory`, plus this
+        pod's share of the KV offload buffer (rounded up to whole MiB)."""
+        if self.kv_offload is None:
+            return self.resources.memory
+        buffer = math.ceil(self.kv_offload.size_gib * GIB / nodes_per_replica)
+        total = quantity_value(self.resources.memory) + buffer
+        return f"{math.ceil(total / MEBIBYTE)}Mi"
 
     @property
     def gpus_per_replica(self) -> int:

@@ -39,6 +39,8 @@ TYPED_FLAGS: dict[str, str] = {
     "--hf-token": "llm-serving:hfToken (a secret; pods read it as HF_TOKEN)",
     "--download-dir": "llm-serving:modelCache",
     "--kv-transfer-config": "pdStacks.<name>.kvTransfer (rendered for prefill/decode roles)",
+    "--kv-offloading-size": "kvOffload.sizeGib",
+    "--kv-offloading-backend": "kvOffload.backend",
 }
 
 
@@ -109,6 +111,13 @@ def render_vllm_args(
     for flag, value in optional.items():
         if value is not None:
             args += [flag, str(value)]
+    if pool.kv_offload is not None:
+        args += [
+            "--kv-offloading-size",
+            f"{pool.kv_offload.size_gib:g}",
+            "--kv-offloading-backend",
+            pool.kv_offload.backend,
+        ]
     return args + list(pool.extra_args)
 
 
