@@ -14,7 +14,7 @@ import pytest
 from harness import ROOT, run_outcome, run_program, stack_file_config
 
 POOL = "llama-3-1-8b-chat"
-EXAMPLE = stack_file_config(ROOT / "examples" / "kv-offload.yaml")
+EXAMPLE = stack_file_config(ROOT / "examples" / "offload-and-speculation.yaml")
 GIB = 2**30
 MIB = 2**20
 

@@ -19,7 +19,7 @@ from config.placement.gpu_support import unsupported_settings
 from config.serving import parallel_layout
 from config.serving.router_args import router_extra_args_problems
 from config.serving.sections import PoolConfig
-from config.serving.vllm_args import extra_args_problems
+from config.serving.vllm_args import extra_args_problems, flag_name
 from config.stack import StackConfig
 from config.storage.checks import CacheUser
 
@@ -249,6 +249,14 @@ class PoolChecker:
 
     def _extra_args(self) -> None:
         self.problems += input_problems(f"{self.key}.extraArgs", extra_args_problems(self.pool.extra_args))
+        speculating = [a for a in self.pool.extra_args if flag_name(a) in ("--speculative-config", "-sc")]
+        if self.pool.speculative is not None and speculating:
+            self._problem(
+                "extraArgs",
+                speculating[0],
+                "sets --speculative-config, which the pool's `speculative` section already renders",
+                "remove one of them: `speculative` for n-gram lookup, extraArgs for other methods",
+            )
         multi_node = self.pool.multi_node
         interfaces_set = multi_node.nccl_socket_ifname or multi_node.gloo_socket_ifname
         self.problems += input_problems(

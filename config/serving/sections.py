@@ -223,6 +223,42 @@ class KvOffloadConfig(Section):
     backend: KvOffloadBackend = "native"
 
 
+class SpeculativeConfig(Section):
+    """Speculative decoding by n-gram prompt lookup (vLLM `--speculative-config`,
+    vllm/config/speculative.py in 0.19.1): proposals are copied from the prompt's own
+    n-grams, so no draft weights load and the memory sum does not change; it pays off
+    where outputs repeat the input (code edits, summaries, retrieval answers).
+
+    Draft-model, EAGLE and MTP methods load extra weights and KV layers, which the
+    sizing does not model yet (docs/roadmap.md); `extraArgs` may still pass
+    `--speculative-config` for them when this section is unset."""
+
+    method: Literal["ngram"] = "ngram"
+    num_speculative_tokens: Int32 = Field(ge=1, le=64)
+    # The n-gram window matched in the prompt; vLLM's default is 5 for both.
+    prompt_lookup_max: Int32 = Field(default=5, ge=1, le=64)
+    prompt_lookup_min: Int32 | None = Field(default=None, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _window(self) -> SpeculativeConfig:
+        if self.prompt_lookup_min is not None and self.prompt_lookup_min > self.prompt_lookup_max:
+            raise ValueError(
+                f"promptLookupMin {self.prompt_lookup_min} is larger than promptLookupMax "
+                f"{self.prompt_lookup_max}, which vLLM refuses at start-up. Fix: make promptLookupMin at "
+                "most promptLookupMax"
+            )
+        return self
+
+    def as_vllm_config(self) -> dict:
+        """The `--speculative-config` JSON vLLM 0.19.1 reads (SpeculativeConfig fields)."""
+        return {
+            "method": self.method,
+            "num_speculative_tokens": self.num_speculative_tokens,
+            "prompt_lookup_max": self.prompt_lookup_max,
+            "prompt_lookup_min": self.prompt_lookup_min or self.prompt_lookup_max,
+        }
+
+
 class PoolConfig(Section):
     """N identical vLLM pods serving one model behind one Service."""
 
@@ -259,6 +295,7 @@ class PoolConfig(Section):
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     multi_node: MultiNodeConfig = Field(default_factory=MultiNodeConfig)
     kv_offload: KvOffloadConfig | None = None
+    speculative: SpeculativeConfig | None = None
 
     def container_memory(self, nodes_per_replica: int = 1) -> str:
         """The vLLM container's memory request and limit: `resources.memory`, plus this

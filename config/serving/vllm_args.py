@@ -111,6 +111,8 @@ def render_vllm_args(
     for flag, value in optional.items():
         if value is not None:
             args += [flag, str(value)]
+    if pool.speculative is not None:
+        args += ["--speculative-config", json.dumps(pool.speculative.as_vllm_config(), separators=(",", ":"))]
     if pool.kv_offload is not None:
         args += [
             "--kv-offloading-size",
