@@ -169,11 +169,13 @@ def run_program(
     preview: bool = True,
     run: ProgramRun | None = None,
     stack: str = MOCK_STACK,
+    program: Path | None = None,
 ) -> ProgramRun:
     """Run __main__.py once under mocks; raises whatever the program raises.
 
-    Pass `run` to inspect what was registered even when the program fails, and `stack`
-    to run as a named stack (its default namespace is llm-serving-<stack>).
+    Pass `run` to inspect what was registered even when the program fails, `stack`
+    to run as a named stack (its default namespace is llm-serving-<stack>), and
+    `program` to run another program under the same mocks (bench/evaluation_floor.py).
     """
     config = engine_config(structured_config)
     secret_keys = []
@@ -197,7 +199,9 @@ def run_program(
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
     _sync_await(
-        pulumi.runtime.stack.run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__"))
+        pulumi.runtime.stack.run_pulumi_func(
+            lambda: runpy.run_path(str(program or PROGRAM), run_name="__main__")
+        )
     )
     # set_mocks' root Stack is finished before the program runs, so exports never
     # reach the monitor; serialize them the way the engine would receive them.
