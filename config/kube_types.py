@@ -12,7 +12,7 @@ of these types; sections never repeat a pattern. Rules:
 - a number where Kubernetes accepts one (`cpu: 8`) is accepted and normalized;
 - quantities are computed exactly (fractions, never floats) and refused where Kubernetes
   would change them: beyond 2^63-1, between 0 and 1n, finer than 1n; CPU in whole
-  millicores, sizes in whole bytes up to 1Ei.
+  millicores up to 65536 cores, sizes in whole bytes up to 1Ei.
 
 Messages say what the value must be, never what it is: the error renderer decides
 whether the value may be shown (see errors.py). Pure: no Pulumi imports.
@@ -181,6 +181,8 @@ _QUANTITY_SUFFIXES = {
 # [1n, 2^63-1] or is 0, in steps of 1n.
 QUANTITY_RESOLUTION = Fraction(1, 10**9)
 QUANTITY_MAX = Fraction(INT64_MAX)
+# CPUs above this are no node's (the largest servers have a few thousand).
+CPU_MAX = 65536
 # Sizes (memory, volumes, emptyDirs) above 1Ei are no machine's.
 BYTES_MAX = Fraction(2**60)
 MILLI = Fraction(1, 1000)
@@ -261,6 +263,11 @@ def cpu_quantity(value: str) -> str:
         raise ValueError(
             f"is more CPU than Kubernetes can count (millicores in 64 bits: at most {INT64_MAX}m). "
             "Fix: write it like 500m or 8"
+        )
+    if amount > CPU_MAX:
+        raise ValueError(
+            f"is more than {CPU_MAX} cores, more than any node has (the largest servers have a few "
+            "thousand), so the pod could never be scheduled. Fix: write it like 500m or 8"
         )
     return value
 

@@ -141,6 +141,14 @@ CASES = [
     ),
     Case("cpu-finer-than-millicore", [(pool("resources", "cpu"), "100u")], f"pools.{DEV_POOL}.resources.cpu"),
     Case("cpu-beyond-millicores", [(pool("resources", "cpu"), "1e16")], f"pools.{DEV_POOL}.resources.cpu"),
+    Case(
+        "cpu-beyond-any-node", [(pool("resources", "cpu"), "100000000000")], f"pools.{DEV_POOL}.resources.cpu"
+    ),
+    Case(
+        "cpu-limit-beyond-any-node",
+        [(pool("resources", "cpuLimit"), 70000)],
+        f"pools.{DEV_POOL}.resources.cpuLimit",
+    ),
     Case("yaml-float-tiny-quantity", [(pool("resources", "cpu"), 1e-12)], f"pools.{DEV_POOL}.resources.cpu"),
     Case("yaml-float-huge-quantity", [(("podSecurity", "tmpSize"), 1e300)], "podSecurity.tmpSize"),
     Case("port-zero", [(pool("service", "port"), 0)], f"pools.{DEV_POOL}.service.port"),
