@@ -7,7 +7,7 @@ For each stack, in fresh processes under the same Pulumi mocks (tests/harness.py
      modules and registers exactly the custom resources our program registered (the
      same types, names and inputs, recorded from a run of 1) as plain
      `pulumi.CustomResource`s, with no config, no components and no checks.
-Each is timed from process start to exit, RUNS times, alternating; prints the medians,
+Each is timed from process start to exit, RUNS times, alternating (bench/alternating.py); prints the medians,
 the ratio, and the resources each registered. Issue 22's goal is a ratio of 1.25.
 
 Usage: .venv/bin/python bench/evaluation_floor.py [--runs N] [STACK|STACK_FILE ...]
@@ -16,9 +16,9 @@ Usage: .venv/bin/python bench/evaluation_floor.py [--runs N] [STACK|STACK_FILE .
 
 from __future__ import annotations
 
-import argparse
+import functools
 import json
-import statistics
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,7 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT), str(ROOT / "bench")]
+
+from alternating import alternate, main_for_stacks, stack_file_of  # noqa: E402
 
 from harness import run_program, stack_file_config  # noqa: E402
 
@@ -54,7 +56,7 @@ def timed(stack_file: Path, env: dict[str, str]) -> tuple[float, int]:
 
 
 def bench(argument: str, runs: int) -> None:
-    stack_file = ROOT / argument if argument.endswith(".yaml") else ROOT / f"Pulumi.{argument}.yaml"
+    stack_file = stack_file_of(argument)
     recorded = run_program(stack_file_config(stack_file))
     registrations = [
         {"type": r.type, "name": r.name, "inputs": r.inputs}
@@ -64,17 +66,12 @@ def bench(argument: str, runs: int) -> None:
     with tempfile.TemporaryDirectory() as work:
         path = Path(work) / "registrations.json"
         path.write_text(json.dumps(registrations))
-        base = {**__import__("os").environ, "FLOOR_REGISTRATIONS": str(path)}
+        base = {**os.environ, "FLOOR_REGISTRATIONS": str(path)}
         ours_env = {k: v for k, v in base.items() if k != "FLOOR_PROGRAM"}
         floor_env = {**base, "FLOOR_PROGRAM": str(FLOOR_PROGRAM)}
-        timed(stack_file, ours_env)  # warm-up: bytecode, page cache
-        ours, floor = [], []
-        for _ in range(runs):
-            seconds, ours_count = timed(stack_file, ours_env)
-            ours.append(seconds)
-            seconds, floor_count = timed(stack_file, floor_env)
-            floor.append(seconds)
-    ours_median, floor_median = statistics.median(ours), statistics.median(floor)
+        ours = functools.partial(timed, stack_file, ours_env)
+        floor = functools.partial(timed, stack_file, floor_env)
+        ours_median, ours_count, floor_median, floor_count = alternate(ours, floor, runs, warm_up=ours)
     name = stack_file.stem.removeprefix("Pulumi.")
     print(
         f"{name:<22} resources {ours_count:>3}/{floor_count:<3} program {ours_median:5.2f} s  "
@@ -82,16 +79,5 @@ def bench(argument: str, runs: int) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("stacks", nargs="*", default=DEFAULT_STACKS)
-    args = parser.parse_args()
-    if not 1 <= args.runs <= 20:
-        raise SystemExit("[bench] --runs must be between 1 and 20")
-    for stack in args.stacks:
-        bench(stack, args.runs)
-
-
 if __name__ == "__main__":
-    main()
+    main_for_stacks(__doc__.split("\n")[0], bench, DEFAULT_STACKS, default_runs=5)

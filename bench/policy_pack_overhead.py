@@ -12,9 +12,8 @@ Usage: .venv/bin/python bench/policy_pack_overhead.py [--runs N] [STACK|STACK_FI
 
 from __future__ import annotations
 
-import argparse
+import functools
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,8 +23,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT), str(ROOT / "bench")]
 
+from alternating import alternate, main_for_stacks, stack_file_of  # noqa: E402
 from render import HF_TOKEN_KEY, PULUMI, engine_env, render_config  # noqa: E402
 
 from local_target import ensure_stack  # noqa: E402
@@ -46,7 +46,7 @@ def preview_seconds(base: list[str], env: dict[str, str], pack: bool) -> tuple[f
 
 
 def bench(stack: str, runs: int) -> None:
-    stack_file = ROOT / stack if stack.endswith(".yaml") else ROOT / f"Pulumi.{stack}.yaml"
+    stack_file = stack_file_of(stack)
     name = stack_file.stem.removeprefix("Pulumi.")
     with tempfile.TemporaryDirectory(prefix="llm-serving-policy-bench-") as tmp:
         work = Path(tmp)
@@ -62,30 +62,14 @@ def bench(stack: str, runs: int) -> None:
             env=env,
             capture_output=True,
         )
-        preview_seconds(base, env, pack=True)  # warm-up
-        without, with_pack = [], []
-        for _ in range(runs):
-            seconds, creates = preview_seconds(base, env, pack=False)
-            without.append(seconds)
-            seconds, _ = preview_seconds(base, env, pack=True)
-            with_pack.append(seconds)
-    plain, checked = statistics.median(without), statistics.median(with_pack)
+        without = functools.partial(preview_seconds, base, env, pack=False)
+        with_pack = functools.partial(preview_seconds, base, env, pack=True)
+        plain, creates, checked, _ = alternate(without, with_pack, runs, warm_up=with_pack)
     print(
         f"{name:<20} objects {creates:>3}  preview {plain:6.2f} s  with the pack {checked:6.2f} s  "
         f"adds {checked - plain:+.2f} s ({checked / plain:.2f}x), median of {runs}"
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("stacks", nargs="*", default=DEFAULT_STACKS)
-    args = parser.parse_args()
-    if not 1 <= args.runs <= 20:
-        raise SystemExit("[bench] --runs must be between 1 and 20")
-    for stack in args.stacks:
-        bench(stack, args.runs)
-
-
 if __name__ == "__main__":
-    main()
+    main_for_stacks(__doc__.split("\n")[0], bench, DEFAULT_STACKS, default_runs=3)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from llm_serving_policy.objects import KubeObject, PodTemplate, as_dict, as_list, is_known, selector_matches
 from llm_serving_policy.stack_index import StackIndex, service_selector
-from llm_serving_policy.wiring_rules import GATEWAY_GROUP, POOL_GROUPS, Violation, _pool_shape, stack_policy
+from llm_serving_policy.wiring_rules import GATEWAY_GROUP, POOL_GROUPS, Violation, pool_shape, stack_policy
 
 _SERVICE_ADDRESS = re.compile(
     r"(?:https?://|grpc://|^|[\s,=])([a-z0-9]([-a-z0-9]*[a-z0-9])?)(?:\.([a-z0-9-]+))?(?:\.svc(?:\.[a-z.]+)?)?:([0-9]{2,5})"
@@ -226,7 +226,7 @@ def calls(index: StackIndex) -> Iterator[Call]:
 
 def _pool_calls(index: StackIndex) -> Iterator[Call]:
     for pool in index.of_kind("InferencePool", POOL_GROUPS):
-        selector, ports, picker, _ = _pool_shape(pool)
+        selector, ports, picker, _ = pool_shape(pool)
         picker_service = index.find("Service", pool.namespace, picker.get("name"))
         pickers = []
         if picker_service is not None and service_selector(picker_service) is not None:

@@ -124,7 +124,7 @@ def check_autoscaler_targets(index: StackIndex) -> Iterator[Violation]:
             )
 
 
-def _pool_shape(pool: KubeObject) -> tuple[object, list, dict, object]:
+def pool_shape(pool: KubeObject) -> tuple[object, list, dict, object]:
     """(selector, target ports, endpoint-picker reference, its port) of an InferencePool,
     v1 (`selector.matchLabels`, `targetPorts`, `endpointPickerRef`) or v1alpha2
     (`selector`, `targetPortNumber`, `extensionRef`)."""
@@ -141,7 +141,7 @@ def check_inference_pools(index: StackIndex) -> Iterator[Violation]:
     for pool in index.of_kind("InferencePool", POOL_GROUPS):
         if not isinstance(pool.namespace, str):
             continue
-        selector, ports, picker, picker_port = _pool_shape(pool)
+        selector, ports, picker, picker_port = pool_shape(pool)
         pods = index.selected(pool.namespace, selector) if _selectable(pool, index) else None
         if pods == []:
             yield (
