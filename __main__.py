@@ -69,7 +69,9 @@ def scheduling_for(pool_name: str) -> GpuScheduling:
     the LeaderWorkerSet controller when the stack installs it)."""
     pool = serving_pools[pool_name]
     layout = loaded.report.layout(pool_name)
-    scheduling = gpu_selector.scheduling(stack.accepted_products(pool), layout.gpus_per_pod)
+    scheduling = gpu_selector.scheduling(
+        stack.accepted_products(pool), layout.gpus_per_pod, pool.node_selector
+    )
     if layout.multi_node:
         scheduling = dataclasses.replace(scheduling, ready=[*scheduling.ready, *lws_controller.ready])
     return scheduling

@@ -200,6 +200,16 @@ def test_a_pool_needs_accepted_gpu_products():
     assert "llm-serving:pools.chat.gpuProducts" in message and "llm-serving:gpu.products" in message
 
 
+def test_a_node_selector_may_not_name_the_gpu_product():
+    message = error_of(config(nodeSelector={"nvidia.com/gpu.product": "NVIDIA-L40"}))
+    assert "llm-serving:pools.chat.nodeSelector" in message and "gpuProducts" in message
+
+
+def test_a_node_selector_needs_label_syntax():
+    message = error_of(config(nodeSelector={"kubernetes.io/hostname": "not a label value!"}))
+    assert "llm-serving:pools.chat.nodeSelector" in message and "not a label value!" in message
+
+
 def test_a_replica_beyond_one_node_must_be_whole_nodes():
     values = config(model="meta-llama/Llama-3.1-70B-Instruct", tensorParallelSize=4, pipelineParallelSize=3)
     message = error_of(values)

@@ -459,6 +459,23 @@ def test_host_path_cache_can_be_pinned_to_a_node():
     assert affinity["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["workstation"]
 
 
+def test_a_pools_node_selector_joins_the_gpu_product_in_one_term():
+    config = with_pool(dev_config(), "llama-3-1-8b", nodeSelector={"kubernetes.io/hostname": "gpu-7"})
+    run = run_program(config)
+    (term,) = pod_spec(run.one("Deployment", "llama-3-1-8b"))["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert term["matchExpressions"] == [
+        {"key": "nvidia.com/gpu.product", "operator": "In", "values": ["NVIDIA-L40", "NVIDIA-L40S"]},
+        {"key": "kubernetes.io/hostname", "operator": "In", "values": ["gpu-7"]},
+    ]
+    # The other pools are left alone.
+    (other,) = pod_spec(run.one("Deployment", "mixtral-8x7b"))["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert [e["key"] for e in other["matchExpressions"]] == ["nvidia.com/gpu.product"]
+
+
 def test_multi_gpu_pods_get_shared_memory_of_the_configured_size():
     config = with_pool(dev_config(), "llama-3-1-8b", tensorParallelSize=2, shm={"size": "20Gi"})
     run = run_program(config)

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.addons import helm_addon
-from components.placement.node_selectors import node_label_in
+from components.placement.node_selectors import node_labels_in
 from config.placement.sections import GpuConfig
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -28,14 +28,20 @@ class GpuScheduling:
 
 
 def gpu_scheduling(
-    spec: GpuConfig, products: list[str], gpu_count: int, ready: list[pulumi.Resource] | None = None
+    spec: GpuConfig,
+    products: list[str],
+    gpu_count: int,
+    ready: list[pulumi.Resource] | None = None,
+    node_labels: dict[str, str] | None = None,
 ) -> GpuScheduling:
-    """Required node affinity on the product label, the GPU taint's toleration, the
-    runtime class, and `nvidia.com/gpu` requests equal to limits."""
+    """Required node affinity on the product label (and on `node_labels`, the pool's
+    nodeSelector), the GPU taint's toleration, the runtime class, and `nvidia.com/gpu`
+    requests equal to limits."""
     affinity = k8s.core.v1.AffinityArgs(
         node_affinity=k8s.core.v1.NodeAffinityArgs(
-            required_during_scheduling_ignored_during_execution=node_label_in(
-                GPU_PRODUCT_LABEL, sorted(products)
+            required_during_scheduling_ignored_during_execution=node_labels_in(
+                {GPU_PRODUCT_LABEL: sorted(products)}
+                | {key: [value] for key, value in sorted((node_labels or {}).items())}
             )
         )
     )
@@ -90,5 +96,7 @@ class GpuNodeSelector(pulumi.ComponentResource):
             self._ready.append(runtime_class)
         self.register_outputs({"runtimeClassName": spec.runtime_class_name})
 
-    def scheduling(self, products: list[str], gpu_count: int) -> GpuScheduling:
-        return gpu_scheduling(self.spec, products, gpu_count, self._ready)
+    def scheduling(
+        self, products: list[str], gpu_count: int, node_labels: dict[str, str] | None = None
+    ) -> GpuScheduling:
+        return gpu_scheduling(self.spec, products, gpu_count, self._ready, node_labels)

@@ -269,6 +269,9 @@ class PoolConfig(Section):
     source: ModelSource = Field(default_factory=ModelSource)
     replicas: Int32 = Field(default=1, ge=0)
     gpu_products: list[LabelValue] | None = None
+    # Node labels the pool's pods also require (besides the GPU product), e.g. one
+    # node by kubernetes.io/hostname, or a node pool's label.
+    node_selector: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=16)
     tensor_parallel_size: Int32 = Field(default=1, ge=1)
     pipeline_parallel_size: Int32 = Field(default=1, ge=1)
     max_model_len: Int32 | None = Field(default=None, ge=16)
@@ -296,6 +299,15 @@ class PoolConfig(Section):
     multi_node: MultiNodeConfig = Field(default_factory=MultiNodeConfig)
     kv_offload: KvOffloadConfig | None = None
     speculative: SpeculativeConfig | None = None
+
+    @field_validator("node_selector")
+    @classmethod
+    def _not_gpu_product(cls, value: dict[str, str]) -> dict[str, str]:
+        if "nvidia.com/gpu.product" in value:
+            raise ValueError(
+                "cannot name nvidia.com/gpu.product: sizing reads the GPU from it; set gpuProducts instead"
+            )
+        return value
 
     def container_memory(self, nodes_per_replica: int = 1) -> str:
         """The vLLM container's memory request and limit: `resources.memory`, plus this
