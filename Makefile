@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: venv checkov-venv policy-venv vllm-venv scan tools test lint format preview up destroy cluster-up cluster-down cluster-status clean \
+.PHONY: venv checkov-venv policy-venv vllm-venv scan tools test lint format preview up smoke destroy cluster-up cluster-down cluster-status clean \
+	node-packages node-tools cluster-up-real-node \
 	schema render render-destroy promote diagram pr-comment graphviz
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
@@ -69,13 +70,28 @@ tools:
 cluster-up: venv tools
 	scripts/local-cluster up
 
+# The real node (scripts/real_node.py): its Go-built parts (kubelet, kube-proxy,
+# containerd, runc, CNI plugins, crictl, kube-router), Debian's image tools, the images
+# (scripts/local_images.py) and vLLM's CPU build for the stand-in weights.
+NODE_PACKAGES := umoci skopeo mmdebstrap gcc libc6-dev libseccomp-dev pkg-config iptables ipset conntrack iproute2
+node-packages:
+	@missing="$$(for p in $(NODE_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \
+	[ -z "$$missing" ] || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+		$(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends $$missing; }
+
+node-tools: node-packages
+	scripts/tools.sh build kubelet containerd runc cni-plugins crictl kube-router
+
+cluster-up-real-node: venv tools node-tools vllm-venv
+	scripts/local-cluster up --real-node
+
 cluster-down:
 	scripts/local-cluster down
 
 cluster-status:
 	scripts/local-cluster status
 
-test: venv checkov-venv policy-venv vllm-venv graphviz tools
+test: venv checkov-venv policy-venv vllm-venv graphviz tools node-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
@@ -102,9 +118,15 @@ preview: cluster-up
 	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi preview -s $(STACK) --config-file "$(LOCAL_CONFIG)" \
 		--policy-pack $(POLICY_PACK)
 
-up: cluster-up
+# `make up` deploys to the local cluster with its real node, then answers one chat
+# completion through each pool that runs there (scripts/smoke.py; README "Local target").
+up: cluster-up-real-node
 	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi up -s $(STACK) --yes --config-file "$(LOCAL_CONFIG)" \
 		--policy-pack $(POLICY_PACK)
+	$(BIN)/python scripts/smoke.py $(STACK)
+
+smoke: venv
+	$(BIN)/python scripts/smoke.py $(STACK)
 
 destroy: venv tools
 	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi destroy -s $(STACK) --yes \

@@ -10,6 +10,9 @@ webhooks on (they inject the group's env vars and labels), served on 127.0.0.1 w
 a certificate of the local CA; its real CRDs replace the schema-only one.
 
     scripts/local-cluster up      start it (idempotent; fast when already up)
+    scripts/local-cluster up --real-node
+                                  also start the real node (scripts/real_node.py): a
+                                  kubelet whose pods run in containers on this machine
     scripts/local-cluster down    stop every process and delete its state
     scripts/local-cluster status  what runs, and the nodes
 
@@ -55,6 +58,20 @@ SERVICE_CIDR = "10.96.0.0/16"
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 # What k3s or the GPU Operator would have registered on a real GPU cluster.
+# The API server's client identity towards kubelets may use their API (kubeadm's binding).
+KUBELET_API_BINDING = {
+    "apiVersion": "rbac.authorization.k8s.io/v1",
+    "kind": "ClusterRoleBinding",
+    "metadata": {"name": "llm-serving-local:apiserver-kubelet-client"},
+    "roleRef": {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "system:kubelet-api-admin",
+    },
+    "subjects": [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "kube-apiserver-kubelet-client"}
+    ],
+}
 RUNTIME_CLASS = {
     "apiVersion": "node.k8s.io/v1",
     "kind": "RuntimeClass",
@@ -213,8 +230,14 @@ def _openssl(*args: str) -> None:
 
 
 def make_pki() -> None:
-    """A CA, the API server's serving certificate, an admin client certificate and the
-    service-account signing key. Made once per cluster."""
+    """A CA, the API server's serving certificate, an admin client certificate, the API
+    server's client certificate for kubelets and the service-account signing key. Made
+    once per cluster."""
+    if not (PKI / "apiserver-kubelet-client.crt").exists() and (PKI / "ca.key").exists():
+        # A cluster made before the real node existed lacks only this one.
+        signed_certificate(
+            "apiserver-kubelet-client", "/CN=kube-apiserver-kubelet-client", "extendedKeyUsage=clientAuth\n"
+        )
     if (PKI / "admin.crt").exists():
         return
     PKI.mkdir(parents=True, exist_ok=True)
@@ -242,43 +265,47 @@ def make_pki() -> None:
         "DNS:kubernetes.default.svc",
         "DNS:kubernetes.default.svc.cluster.local",
     ]
-    _signed_certificate(
+    signed_certificate(
         "apiserver", "/CN=kube-apiserver", f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n"
     )
-    _signed_certificate("admin", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth\n")
+    signed_certificate("admin", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth\n")
+    signed_certificate(
+        "apiserver-kubelet-client", "/CN=kube-apiserver-kubelet-client", "extendedKeyUsage=clientAuth\n"
+    )
     _openssl("genrsa", "-out", "sa.key", "2048")
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
-    KUBECONFIG.write_text(
-        yaml.safe_dump(
+    KUBECONFIG.write_text(yaml.safe_dump(client_kubeconfig("admin")))
+
+
+def client_kubeconfig(user: str) -> dict:
+    """A kubeconfig for the API server as `user`, by its certificate PKI/<user>.crt."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
             {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {
-                        "name": "local",
-                        "cluster": {
-                            "server": f"https://127.0.0.1:{ports().api}",
-                            "certificate-authority": str(PKI / "ca.crt"),
-                        },
-                    }
-                ],
-                "users": [
-                    {
-                        "name": "admin",
-                        "user": {
-                            "client-certificate": str(PKI / "admin.crt"),
-                            "client-key": str(PKI / "admin.key"),
-                        },
-                    }
-                ],
-                "contexts": [{"name": "local", "context": {"cluster": "local", "user": "admin"}}],
-                "current-context": "local",
+                "name": "local",
+                "cluster": {
+                    "server": f"https://127.0.0.1:{ports().api}",
+                    "certificate-authority": str(PKI / "ca.crt"),
+                },
             }
-        )
-    )
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {
+                    "client-certificate": str(PKI / f"{user}.crt"),
+                    "client-key": str(PKI / f"{user}.key"),
+                },
+            }
+        ],
+        "contexts": [{"name": "local", "context": {"cluster": "local", "user": user}}],
+        "current-context": "local",
+    }
 
 
-def _signed_certificate(name: str, subject: str, extensions: str) -> None:
+def signed_certificate(name: str, subject: str, extensions: str) -> None:
     """<name>.key and <name>.crt, signed by the local CA, with these X.509 extensions."""
     (PKI / f"{name}.ext").write_text(extensions)
     _openssl(
@@ -314,7 +341,7 @@ def _signed_certificate(name: str, subject: str, extensions: str) -> None:
 
 def _serving_certificate(name: str, names: list[str]) -> None:
     """A serving certificate of the local CA for `names`."""
-    _signed_certificate(
+    signed_certificate(
         name, f"/CN={name}", f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n"
     )
 
@@ -464,6 +491,12 @@ def components() -> list[Component]:
                 f"--service-account-signing-key-file={PKI / 'sa.key'}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--authorization-mode=Node,RBAC",
+                # Logs, exec and port-forward on the real node (scripts/real_node.py):
+                # its kubelet by address (no DNS for node names here), as a client the
+                # kubelet's webhook authorizes (system:kubelet-api-admin, as kubeadm binds).
+                "--kubelet-preferred-address-types=InternalIP",
+                f"--kubelet-client-certificate={PKI / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={PKI / 'apiserver-kubelet-client.key'}",
                 f"--cert-dir={PKI}",
             ],
         ),
@@ -502,16 +535,17 @@ def components() -> list[Component]:
     ]
 
 
-def _wait(what: str, ready, component: Component) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+def wait_started(what: str, ready, component: Component, timeout: float = START_TIMEOUT_SECONDS) -> None:
+    """Until `ready()`; a component that exits meanwhile fails with its log's end."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if component.pid() is None:
-            tail = component.log_file.read_text()[-2000:] if component.log_file.exists() else ""
+            tail = component.log_file.read_text()[-3000:] if component.log_file.exists() else ""
             raise ClusterError(f"{component.name} exited while starting; its log ends:\n{tail}")
         if ready():
             return
         time.sleep(0.5)
-    raise ClusterError(f"{what} not ready after {START_TIMEOUT_SECONDS}s; see {component.log_file}")
+    raise ClusterError(f"{what} not ready after {timeout:.0f}s; see {component.log_file}")
 
 
 def etcd_healthy() -> bool:
@@ -604,7 +638,7 @@ def install_contents() -> None:
         for crd in (crd_manifest(path) for path in sorted(directory.glob("*.json")))
         if crd["metadata"]["name"] not in real_names
     ]
-    apply(crds + real_crds + [RUNTIME_CLASS] + lws_webhooks())
+    apply(crds + real_crds + [RUNTIME_CLASS, KUBELET_API_BINDING] + lws_webhooks())
     apply([node_manifest(node) for node in nodes])
     kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
     kubectl("wait", "--for=condition=Ready", "node", "--all", "--timeout=60s")
@@ -628,17 +662,22 @@ def up() -> None:
     write_lws_config()
     etcd, apiserver, *rest = parts
     etcd.start()
-    _wait("etcd", etcd_healthy, etcd)
+    wait_started("etcd", etcd_healthy, etcd)
     apiserver.start()
-    _wait("kube-apiserver", api_ready, apiserver)
+    wait_started("kube-apiserver", api_ready, apiserver)
     for part in rest:
         part.start()
     install_contents()
-    _wait("the LeaderWorkerSet controller", lws_ready, next(p for p in rest if p.name == "lws-controller"))
+    wait_started(
+        "the LeaderWorkerSet controller", lws_ready, next(p for p in rest if p.name == "lws-controller")
+    )
     log(f"up in {time.monotonic() - started:.1f}s; KUBECONFIG={KUBECONFIG}")
 
 
 def down() -> None:
+    import real_node
+
+    real_node.down()
     for part in reversed(components_or_known()):
         part.stop()
     if STATE.exists():
@@ -671,17 +710,27 @@ def status() -> int:
         log("API server: not reachable")
         return 1
     log(f"API server: ready at https://127.0.0.1:{ports().api}; KUBECONFIG={KUBECONFIG}")
+    import real_node
+
+    real_node.status()
     print(kubectl("get", "nodes", "-L", "nvidia.com/gpu.product", "-L", "nvidia.com/gpu.count"), end="")
     return 0
 
 
+def up_with_real_node() -> None:
+    import real_node
+
+    up()
+    real_node.up()
+
+
 def main(argv: list[str]) -> int:
-    commands = {"up": up, "down": down, "status": status}
-    if len(argv) != 1 or argv[0] not in commands:
-        print("usage: scripts/local-cluster up|down|status", file=sys.stderr)
+    commands = {("up",): up, ("up", "--real-node"): up_with_real_node, ("down",): down, ("status",): status}
+    if tuple(argv) not in commands:
+        print("usage: scripts/local-cluster up [--real-node] | down | status", file=sys.stderr)
         return 2
     try:
-        return commands[argv[0]]() or 0
+        return commands[tuple(argv)]() or 0
     except ClusterError as error:
         print(f"[local-cluster] error: {error}", file=sys.stderr)
         return 1

@@ -14,6 +14,10 @@ these differences, each printed with its reason on every run:
   class) get a pre-bound hostPath volume, as the provisioner would provide.
 - The Ingress is not awaited (`pulumi.com/skipAwait`): no ingress controller runs
   here to give it an address.
+- When the real node runs (`scripts/local-cluster up --real-node`, as `make up` does),
+  the pools it can hold run there (scripts/real_node_pools.py says which and why),
+  with the CPU, memory and KV-cache space this machine has; every other pool stays on
+  a simulated node. Their stand-in weights are written into the cache first.
 
 Each stack deploys into its own namespace: the stack file's `namespace`, else
 `llm-serving-<stack>` (as on any cluster), so `make up` (dev) and `make preview
@@ -44,6 +48,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from config.names import SHARED_CLAIM_NAME, pool_claim_name  # noqa: E402
 from config.stack import StackConfig, stack_namespace  # noqa: E402
 from local_cluster import KUBECONFIG, ClusterError, kubectl  # noqa: E402
+from real_node_pools import RealNodePlan, plan_real_node  # noqa: E402
 
 HF_TOKEN_SECRET = "hf-token-local"
 
@@ -73,7 +78,9 @@ def note(message: str) -> None:
     print(f"[local-target] {message}", file=sys.stderr)
 
 
-def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
+def local_config(
+    stack_file: Path, namespace: str, real_node: RealNodePlan | None = None
+) -> tuple[dict, list[str]]:
     """The stack file adapted to the local cluster, and the add-ons it turned off."""
     document = yaml.safe_load(stack_file.read_text()) or {}
     config = document.setdefault("config", {})
@@ -95,6 +102,8 @@ def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
     hugging_face = config.get("llm-serving:huggingFace", {})
     if "llm-serving:hfToken" not in config and not hugging_face.get("existingSecret"):
         config["llm-serving:huggingFace"] = {**hugging_face, "existingSecret": HF_TOKEN_SECRET}
+    if real_node is not None:
+        real_node.apply(config)
     return document, skipped
 
 
@@ -155,9 +164,14 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
     """Write the local config file and create what it refers to; idempotent."""
     if not KUBECONFIG.exists():
         raise SystemExit("[local-target] the local cluster is not up: run `make cluster-up`")
-    document, skipped = local_config(stack_file, namespace)
+    real_node = plan_real_node(parse(local_config(stack_file, namespace)[0]["config"]))
+    document, skipped = local_config(stack_file, namespace, real_node)
     config = document["config"]
     stack = parse(config)
+    if real_node is not None:
+        for line in real_node.notes():
+            note(line)
+        real_node.place_weights(stack)
 
     for addon in skipped:
         note(f"skipped {addon}: Helm charts cannot be fetched offline")

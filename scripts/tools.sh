@@ -13,6 +13,9 @@
 # parser the tests run.
 # Bench-only tools (never built by `build` without names, so not by `make test`):
 # helm, for bench/deploy_to_ready.py's `helm install --wait` comparison.
+# Real-node tools (built by `make node-tools`, not by `build` without names): kubelet
+# and kube-proxy, containerd, runc, the CNI plugins, crictl and kube-router
+# (scripts/real_node.py says what each is for).
 # Cache root: $LLM_SERVING_TOOLS, default ~/.cache/llm-serving/tools. Wrapper modules
 # for projects whose go.mod has local replace lines are generated there at build time.
 set -euo pipefail
@@ -41,6 +44,21 @@ RANDOM_PROVIDER_VERSION="4.21.4"
 LWS_VERSION="0.9.0"
 # The endpoint picker; keep equal to the EPP image tag in config/release.py.
 GAIE_VERSION="1.5.0"
+# The real node of the local cluster (scripts/real_node.py): kubelet and kube-proxy of
+# KUBERNETES_VERSION, containerd 2.x and the CNI plugins. Built on demand by
+# `make node-tools` (or scripts/tools.sh build NAME), not by default.
+CONTAINERD_VERSION="2.4.2"
+CNI_PLUGINS_VERSION="1.10.0"
+CRI_TOOLS_VERSION="1.37.0"
+# kube-router's NetworkPolicy controller (iptables and ipset, which this kernel has;
+# kube-network-policies needs nftables' queue statement, which it lacks). v2.1.0 is
+# the only release the proxy serves and security flaws are reported for it: it is a
+# local test component only, never part of what the stacks deploy.
+KUBE_ROUTER_VERSION="2.1.0"
+# runc from its module, with seccomp (cgo, Debian's libseccomp-dev): Debian's 1.1.5
+# predates fixes for container escapes (CVE-2024-21626) and reports init failures poorly.
+RUNC_VERSION="1.5.3"
+NODE_TOOLS="kubelet containerd runc cni-plugins crictl kube-router"
 ALL_TOOLS="promtool kubernetes etcd kwok pulumi pulumi-language-python pulumi-resource-kubernetes pulumi-resource-random lws epp"
 HELM_VERSION="3.22.0"
 BENCH_TOOLS="helm"
@@ -52,6 +70,12 @@ tool_dir() {
     kubernetes | kube-apiserver | kube-controller-manager | kube-scheduler | kubectl)
       echo "$TOOLS_ROOT/kubernetes/v$KUBERNETES_VERSION" ;;
     etcd) echo "$TOOLS_ROOT/etcd/v$ETCD_VERSION" ;;
+    kubelet | kube-proxy) echo "$TOOLS_ROOT/kubelet/v$KUBERNETES_VERSION" ;;
+    containerd | ctr | containerd-shim-runc-v2) echo "$TOOLS_ROOT/containerd/v$CONTAINERD_VERSION" ;;
+    cni-plugins) echo "$TOOLS_ROOT/cni-plugins/v$CNI_PLUGINS_VERSION" ;;
+    crictl) echo "$TOOLS_ROOT/crictl/v$CRI_TOOLS_VERSION" ;;
+    runc) echo "$TOOLS_ROOT/runc/v$RUNC_VERSION" ;;
+    kube-router) echo "$TOOLS_ROOT/kube-router/v$KUBE_ROUTER_VERSION" ;;
     kwok | kwok-stages.yaml) echo "$TOOLS_ROOT/kwok/v$KWOK_VERSION" ;;
     pulumi) echo "$TOOLS_ROOT/pulumi/v$PULUMI_VERSION" ;;
     pulumi-language-python | pulumi-language-python-exec)
@@ -69,6 +93,7 @@ tool_path() {
   case "$1" in
     kubernetes) echo "$(tool_dir "$1")/kube-apiserver" ;;
     lws) echo "$(tool_dir "$1")/lws-controller" ;;
+    cni-plugins) echo "$(tool_dir "$1")/bridge" ;;
     *) echo "$(tool_dir "$1")/$1" ;;
   esac
 }
@@ -106,26 +131,33 @@ build_promtool() {
 
 # k8s.io/kubernetes requires its staging modules at v0.0.0 through ./staging replace
 # lines; the wrapper replaces each with its published v0.MINOR.PATCH release.
-build_kubernetes() {
-  local dir minor patch mod ldflags package
-  dir="$(tool_dir kubernetes)/src"
+# Usage: kubernetes_wrapper TOOL COMMAND... (in an empty directory); then
+# kubernetes_build TOOL OUTPUT PACKAGE... compiles with the release's version stamped.
+kubernetes_wrapper() {
+  local tool="$1" minor patch mod staged command
+  shift
   minor="$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
   patch="$(echo "$KUBERNETES_VERSION" | cut -d. -f3)"
-  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
-  step kubernetes "generate the wrapper module"
-  go mod init local/kubernetes-tools >/dev/null 2>&1 || fail kubernetes "go mod init"
+  step "$tool" "generate the wrapper module"
+  go mod init "local/$tool-tools" >/dev/null 2>&1 || fail "$tool" "go mod init"
   go mod edit -go=1.26.0 -require="k8s.io/kubernetes@v$KUBERNETES_VERSION"
   mod="$(go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
-  [ -f "$mod" ] || fail kubernetes "download k8s.io/kubernetes@v$KUBERNETES_VERSION"
+  [ -f "$mod" ] || fail "$tool" "download k8s.io/kubernetes@v$KUBERNETES_VERSION"
   for staged in $(sed -n 's#^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/.*#\1#p' "$mod"); do
     go mod edit -replace="$staged=$staged@v0.$minor.$patch"
   done
   grep '^godebug' "$mod" >>go.mod || true
-  for command in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for command in "$@"; do
     go mod edit -tool="k8s.io/kubernetes/cmd/$command"
   done
-  step kubernetes "resolve modules"
-  go mod tidy || fail kubernetes "go mod tidy"
+  step "$tool" "resolve modules"
+  go mod tidy || fail "$tool" "go mod tidy"
+}
+
+kubernetes_build() {
+  local tool="$1" output="$2" minor ldflags package
+  shift 2
+  minor="$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
   # Without these the server reports v0.0.0 and clients (the Pulumi provider
   # among them) refuse it.
   ldflags="-s -w"
@@ -133,14 +165,105 @@ build_kubernetes() {
     ldflags="$ldflags -X $package.gitVersion=v$KUBERNETES_VERSION -X $package.gitMajor=1"
     ldflags="$ldflags -X $package.gitMinor=$minor -X $package.gitTreeState=clean"
   done
+  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$output" "$@" || fail "$tool" "go build $*"
+}
+
+build_kubernetes() {
+  local dir
+  dir="$(tool_dir kubernetes)/src"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  kubernetes_wrapper kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
   step kubernetes "compile kube-apiserver, kube-controller-manager, kube-scheduler, kubectl"
   # kube-apiserver last: it is the marker that the whole set is built.
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o .. \
-    k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
-    k8s.io/kubernetes/cmd/kubectl || fail kubernetes "go build"
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o ../kube-apiserver \
-    k8s.io/kubernetes/cmd/kube-apiserver || fail kubernetes "go build kube-apiserver"
+  kubernetes_build kubernetes .. k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  kubernetes_build kubernetes ../kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
   cd - >/dev/null && rm -rf "$dir"
+}
+
+# The real node's kubelet and kube-proxy, of the same release as the control plane.
+build_kubelet() {
+  local dir
+  dir="$(tool_dir kubelet)/src"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  kubernetes_wrapper kubelet kubelet kube-proxy
+  step kubelet "compile kube-proxy, kubelet"
+  kubernetes_build kubelet ../kube-proxy k8s.io/kubernetes/cmd/kube-proxy
+  kubernetes_build kubelet ../kubelet k8s.io/kubernetes/cmd/kubelet
+  cd - >/dev/null && rm -rf "$dir"
+}
+
+# containerd 2.x (the kubelet of 1.36 refuses containerd 1.x, Debian's), built in the
+# downloaded module with its own go.sum; without cgo the btrfs snapshotter is left
+# out (the node uses overlayfs).
+build_containerd() {
+  local dir source
+  dir="$(tool_dir containerd)"
+  step containerd "download github.com/containerd/containerd/v2@v$CONTAINERD_VERSION"
+  source="$(go mod download -json "github.com/containerd/containerd/v2@v$CONTAINERD_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$source" ] || fail containerd "download github.com/containerd/containerd/v2@v$CONTAINERD_VERSION"
+  step containerd "compile ctr, containerd-shim-runc-v2, containerd"
+  # containerd last: it is the marker that the set is built.
+  (cd "$source" && CGO_ENABLED=0 go build -trimpath -tags no_btrfs \
+    -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=v$CONTAINERD_VERSION" \
+    -o "$dir/" ./cmd/ctr ./cmd/containerd-shim-runc-v2 &&
+    CGO_ENABLED=0 go build -trimpath -tags no_btrfs \
+      -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=v$CONTAINERD_VERSION" \
+      -o "$dir/containerd" ./cmd/containerd) || fail containerd "go build"
+}
+
+# runc, built in the downloaded module (its nsenter is C: cgo) with seccomp support.
+build_runc() {
+  local dir source
+  dir="$(tool_dir runc)"
+  step runc "download github.com/opencontainers/runc@v$RUNC_VERSION"
+  source="$(go mod download -json "github.com/opencontainers/runc@v$RUNC_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$source" ] || fail runc "download github.com/opencontainers/runc@v$RUNC_VERSION"
+  pkg-config --exists libseccomp || fail runc "find libseccomp (apt-get install libseccomp-dev pkg-config)"
+  step runc "compile runc"
+  (cd "$source" && CGO_ENABLED=1 go build -trimpath -tags seccomp \
+    -ldflags "-s -w -X main.version=$RUNC_VERSION" -o "$dir/runc" .) || fail runc "go build"
+}
+
+# crictl, the CRI client the real node's `down` stops and removes pod sandboxes with
+# (so containerd tears their network namespaces and addresses down).
+build_crictl() {
+  step crictl "go install sigs.k8s.io/cri-tools/cmd/crictl@v$CRI_TOOLS_VERSION"
+  CGO_ENABLED=0 GOBIN="$(tool_dir crictl)" go install -trimpath -ldflags "-s -w" \
+    "sigs.k8s.io/cri-tools/cmd/crictl@v$CRI_TOOLS_VERSION" || fail crictl "go install"
+}
+
+# kube-router, built in the downloaded module with its own go.sum; the real node runs
+# only its NetworkPolicy controller (--run-firewall).
+build_kube-router() {
+  local dir source
+  dir="$(tool_dir kube-router)"
+  step kube-router "download github.com/cloudnativelabs/kube-router/v2@v$KUBE_ROUTER_VERSION"
+  source="$(go mod download -json "github.com/cloudnativelabs/kube-router/v2@v$KUBE_ROUTER_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$source" ] || fail kube-router "download github.com/cloudnativelabs/kube-router/v2@v$KUBE_ROUTER_VERSION"
+  step kube-router "compile kube-router"
+  (cd "$source" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION" \
+    -o "$dir/kube-router" ./cmd/kube-router) || fail kube-router "go build"
+}
+
+# The CNI plugins the real node's bridge network uses.
+build_cni-plugins() {
+  local dir source
+  dir="$(tool_dir cni-plugins)"
+  step cni-plugins "download github.com/containernetworking/plugins@v$CNI_PLUGINS_VERSION"
+  source="$(go mod download -json "github.com/containernetworking/plugins@v$CNI_PLUGINS_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -d "$source" ] || fail cni-plugins "download github.com/containernetworking/plugins@v$CNI_PLUGINS_VERSION"
+  step cni-plugins "compile loopback, host-local, portmap, bridge"
+  # bridge last: it is the marker that the set is built.
+  (cd "$source" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/" \
+    ./plugins/main/loopback ./plugins/ipam/host-local ./plugins/meta/portmap &&
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/bridge" ./plugins/main/bridge) ||
+    fail cni-plugins "go build"
 }
 
 # etcd's server module replaces its sibling modules with ../ paths; the wrapper
@@ -368,6 +491,12 @@ version_of() {
     promtool) echo "$PROMETHEUS_MODULE_VERSION" ;;
     kubernetes) echo "v$KUBERNETES_VERSION" ;;
     etcd) echo "v$ETCD_VERSION" ;;
+    kubelet) echo "v$KUBERNETES_VERSION" ;;
+    containerd) echo "v$CONTAINERD_VERSION" ;;
+    cni-plugins) echo "v$CNI_PLUGINS_VERSION" ;;
+    crictl) echo "v$CRI_TOOLS_VERSION" ;;
+    runc) echo "v$RUNC_VERSION" ;;
+    kube-router) echo "v$KUBE_ROUTER_VERSION" ;;
     kwok) echo "v$KWOK_VERSION" ;;
     pulumi) echo "v$PULUMI_VERSION" ;;
     pulumi-language-python) echo "v$PYTHON_HOST_VERSION" ;;
@@ -385,9 +514,9 @@ case "$command" in
     shift || true
     names="${*:-$ALL_TOOLS}"
     for name in $names; do
-      case " $ALL_TOOLS $BENCH_TOOLS " in
+      case " $ALL_TOOLS $NODE_TOOLS $BENCH_TOOLS " in
         *" $name "*) ;;
-        *) echo "unknown tool: $name (tools: $ALL_TOOLS; bench-only: $BENCH_TOOLS)" >&2; exit 2 ;;
+        *) echo "unknown tool: $name (tools: $ALL_TOOLS; real node: $NODE_TOOLS; bench-only: $BENCH_TOOLS)" >&2; exit 2 ;;
       esac
     done
     build_all $names
