@@ -509,6 +509,11 @@ def down() -> None:
     _kill_leftover_shims()
     _unmount_under(NODE_STATE)
     reset_host()
+    try:
+        # The Node object would stay NotReady, and the scheduler would still weigh it.
+        kubectl("delete", "node", NODE_NAME, "--ignore-not-found", "--wait=false")
+    except ClusterError:
+        pass  # the control plane is already down: nothing remembers the node
     if NODE_STATE.exists():
         shutil.rmtree(NODE_STATE)
 
