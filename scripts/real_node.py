@@ -34,8 +34,10 @@ cgroups and iptables chains.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -508,12 +510,12 @@ def down() -> None:
     by_name["containerd"].stop()
     _kill_leftover_shims()
     _unmount_under(NODE_STATE)
+    _remove_rules()
     reset_host()
-    try:
-        # The Node object would stay NotReady, and the scheduler would still weigh it.
+    # The Node object would stay NotReady, and the scheduler would still weigh it (with
+    # the control plane already down, nothing remembers the node).
+    with contextlib.suppress(ClusterError):
         kubectl("delete", "node", NODE_NAME, "--ignore-not-found", "--wait=false")
-    except ClusterError:
-        pass  # the control plane is already down: nothing remembers the node
     if NODE_STATE.exists():
         shutil.rmtree(NODE_STATE)
 
@@ -530,6 +532,34 @@ def _stop_all_containers() -> None:
     for sandbox in crictl("pods", "-q", check=False).split():
         crictl("stopp", sandbox, check=False)
         crictl("rmp", "--force", sandbox, check=False)
+
+
+def _remove_rules() -> None:
+    """The iptables chains and ipsets the kubelet, kube-proxy and kube-router made (all
+    named KUBE-*; kube-router's own --cleanup-config leaves its chains and then
+    crashes on this kernel's missing IPVS). Runs only after our node ran here, and
+    only one kubelet may run on a machine (see up), so these are ours."""
+    with contextlib.suppress(ClusterError):
+        _host(tool("kube-proxy"), "--cleanup", check=False)
+    for command in ("iptables", "ip6tables"):
+        for table in ("filter", "nat", "mangle"):
+            _remove_chains(command, table)
+    for name in _host("ipset", "list", "-n", check=False).stdout.split():
+        if name.startswith(("KUBE-", "kube-router-")):
+            _host("ipset", "destroy", name, check=False)
+
+
+def _remove_chains(command: str, table: str) -> None:
+    """Every KUBE-* chain of `table`, and the rules elsewhere that jump to one."""
+    rules = _host(command, "-t", table, "-S", check=False).stdout.splitlines()
+    ours = [line.split()[1] for line in rules if line.startswith("-N KUBE-")]
+    for line in rules:
+        words = shlex.split(line)
+        if words[:1] == ["-A"] and words[1] not in ours and any(w in ours for w in words):
+            _host(command, "-t", table, "-D", *words[1:], check=False)
+    for action in ("-F", "-X"):
+        for chain in ours:
+            _host(command, "-t", table, action, chain, check=False)
 
 
 def _kill_leftover_shims() -> None:
