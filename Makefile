@@ -120,8 +120,10 @@ preview: cluster-up
 
 # `make up` deploys to the local cluster with its real node, then answers one chat
 # completion through each pool that runs there (scripts/smoke.py; README "Local target").
+# --refresh: the state in .local/pulumi outlives `make cluster-down`; objects of a
+# cluster that is gone are dropped from it and made again.
 up: cluster-up-real-node
-	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi up -s $(STACK) --yes --config-file "$(LOCAL_CONFIG)" \
+	KUBECONFIG=$(LOCAL_KUBECONFIG) scripts/pulumi up -s $(STACK) --yes --refresh --config-file "$(LOCAL_CONFIG)" \
 		--policy-pack $(POLICY_PACK)
 	$(BIN)/python scripts/smoke.py $(STACK)
 
