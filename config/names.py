@@ -49,6 +49,9 @@ def prefetch_job_name(pool_name: str) -> str:
 # or what keeps a credential in its Secret.
 HF_TOKEN_ENV = "HF_TOKEN"
 API_KEY_ENV = "VLLM_API_KEY"
+# vllm-router 0.1.17's P/D router sends its workers `Bearer $OPENAI_API_KEY`
+# (src/routers/http/vllm_pd_router.rs); without it every completion is a 401.
+ROUTER_WORKER_KEY_ENV = "OPENAI_API_KEY"
 HF_HOME_ENV = "HF_HOME"
 NIXL_SIDE_CHANNEL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
 NIXL_SIDE_CHANNEL_PORT_ENV = "VLLM_NIXL_SIDE_CHANNEL_PORT"

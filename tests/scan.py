@@ -32,7 +32,8 @@ ACCEPTED = {
     "CKV_K8S_15": "imagePullPolicy IfNotPresent (config `vllm.imagePullPolicy`): pinned tags do not move, "
     "and Always would make every pod start depend on the registry (air-gapped workstations)",
     "CKV_K8S_35": "vLLM and vllm-router read their API key only from `--api-key` or the VLLM_API_KEY "
-    "environment variable (from the Secret, never a literal); the HF token is a file",
+    "environment variable, and the P/D router its workers' key only from OPENAI_API_KEY (both from "
+    "the Secret, never a literal); the HF token is a file",
     "CKV_K8S_38": "routers with pod discovery and endpoint pickers watch the API: each its own "
     "ServiceAccount with read access to what it watches in the namespace only; every other "
     "pod mounts no token",

@@ -181,6 +181,9 @@ def test_api_key_reaches_workers_and_router_from_the_secret(prod):
     env = {e["name"]: e for e in router["env"]}
     assert env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "vllm-api-key"
     assert flag_values(router["args"], "--api-key") == [API_KEY_ARG]
+    # The P/D router authenticates to its workers with OPENAI_API_KEY (vllm-router
+    # 0.1.17, src/routers/http/vllm_pd_router.rs): the same key, from the same Secret.
+    assert env["OPENAI_API_KEY"]["valueFrom"] == env["VLLM_API_KEY"]["valueFrom"]
 
 
 def test_router_objects_validate(prod, services_mode):

@@ -325,7 +325,9 @@ def test_outputs_give_urls_commands_and_capacity(stack_run):
         service = endpoint["portForward"].split("svc/")[1].split()[0]
         assert service in services
         assert endpoint["url"].startswith(f"http://{service}.")
-        assert "/v1/models" in endpoint["curl"]
+        # The check generates a token: /v1/models would pass while completions fail.
+        assert f'/v1/chat/completions -d \'{{"model": "{endpoint["model"]}"' in endpoint["curl"]
+        assert '"max_tokens": 1' in endpoint["curl"]
     assert outputs["capacity"]["totalGpus"] > 0
 
 
@@ -407,6 +409,8 @@ def test_prefetch_job_downloads_each_model_once_and_pools_wait_for_it():
     for job in jobs:
         container = job.inputs["spec"]["template"]["spec"]["containers"][0]
         assert container["command"][:2] == ["hf", "download"]
+        # Meta's original/*.pth: a second copy of the weights vLLM never reads.
+        assert container["command"][-2:] == ["--exclude", "original/*"]
         assert (
             hf_token_file_reference(job.inputs["spec"]["template"]["spec"], container)["name"] == "hf-token"
         )

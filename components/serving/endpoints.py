@@ -6,9 +6,16 @@ never the key itself.
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 
 from config.security.sections import AuthConfig
+
+
+def check_request(model: str) -> dict:
+    """The smallest request that makes the model generate: one token."""
+    return {"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
 
 
 def endpoint_description(
@@ -25,5 +32,11 @@ def endpoint_description(
         "model": model,
         "url": url,
         "portForward": f"kubectl port-forward -n {namespace} svc/{service} {port}:{port}",
-        "curl": f"curl -s {auth_header}http://localhost:{port}/v1/models",
+        # A completion, not /v1/models: a P/D router answers that itself while every
+        # completion could fail, so only a generated token shows the path works.
+        "curl": (
+            f"curl -s {auth_header}-H 'Content-Type: application/json' "
+            f"http://localhost:{port}/v1/chat/completions "
+            f"-d '{json.dumps(check_request(model))}'"
+        ),
     }

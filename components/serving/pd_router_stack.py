@@ -225,8 +225,10 @@ class PDRouterStack(pulumi.ComponentResource):
         # The router mounts no cache: non-root whatever the storage.
         security = self.security.without_cache()
         scratch = security.tmp_scratch()
-        # --api-key $(VLLM_API_KEY): the key the router presents to the workers.
-        env = [*scratch.env, *([secrets.api_key.env(names.API_KEY_ENV)] if secrets.api_key else [])]
+        # The stack's key twice from its Secret: VLLM_API_KEY for --api-key $(VLLM_API_KEY),
+        # and OPENAI_API_KEY, which the P/D router presents to the workers.
+        key_env = [names.API_KEY_ENV, names.ROUTER_WORKER_KEY_ENV] if secrets.api_key else []
+        env = [*scratch.env, *(secrets.api_key.env(name) for name in key_env)]
 
         def probe(path: str, period: int) -> k8s.core.v1.ProbeArgs:
             return k8s.core.v1.ProbeArgs(

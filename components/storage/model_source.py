@@ -104,12 +104,19 @@ def s3_copy_command(source: S3Source, destination: str) -> list[str]:
     ]
 
 
+# What vLLM never reads: Meta's original/ checkpoints (consolidated.*.pth, a second full
+# copy of the weights beside the safetensors files).
+HUB_DOWNLOAD_EXCLUDES = ("original/*",)
+
+
 def hf_download_command(pool: PoolConfig, revision: str | None) -> list[str]:
     """`hf download` skips files already in HF_HOME, so a re-run resumes. `revision`
     is the model's pinned commit (release.modelRevisions)."""
     command = ["hf", "download", pool.model]
     if revision:
         command += ["--revision", revision]
+    for pattern in HUB_DOWNLOAD_EXCLUDES:
+        command += ["--exclude", pattern]
     return command
 
 
