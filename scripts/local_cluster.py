@@ -232,14 +232,17 @@ def _openssl(*args: str) -> None:
 def make_pki() -> None:
     """A CA, the API server's serving certificate, an admin client certificate, the API
     server's client certificate for kubelets and the service-account signing key. Made
-    once per cluster."""
-    if not (PKI / "apiserver-kubelet-client.crt").exists() and (PKI / "ca.key").exists():
-        # A cluster made before the real node existed lacks only this one.
+    once per cluster (a cluster made before the real node existed gets the kubelet
+    client certificate at its next `up`)."""
+    if not (PKI / "admin.crt").exists():
+        _make_base_pki()
+    if not (PKI / "apiserver-kubelet-client.crt").exists():
         signed_certificate(
             "apiserver-kubelet-client", "/CN=kube-apiserver-kubelet-client", "extendedKeyUsage=clientAuth\n"
         )
-    if (PKI / "admin.crt").exists():
-        return
+
+
+def _make_base_pki() -> None:
     PKI.mkdir(parents=True, exist_ok=True)
     _openssl(
         "req",
@@ -269,9 +272,6 @@ def make_pki() -> None:
         "apiserver", "/CN=kube-apiserver", f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n"
     )
     signed_certificate("admin", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth\n")
-    signed_certificate(
-        "apiserver-kubelet-client", "/CN=kube-apiserver-kubelet-client", "extendedKeyUsage=clientAuth\n"
-    )
     _openssl("genrsa", "-out", "sa.key", "2048")
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
     KUBECONFIG.write_text(yaml.safe_dump(client_kubeconfig("admin")))
@@ -701,11 +701,15 @@ def components_or_known() -> list[Component]:
         return [Component(name, []) for name in names]
 
 
-def status() -> int:
-    parts = components_or_known()
+def log_processes(parts: list[Component]) -> None:
+    """One line per component: running (its pid) or not."""
     for part in parts:
         pid = part.pid()
         log(f"{part.name}: {'running, pid ' + str(pid) if pid else 'not running'}")
+
+
+def status() -> int:
+    log_processes(components_or_known())
     if not api_ready():
         log("API server: not reachable")
         return 1

@@ -48,7 +48,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 from config.names import SHARED_CLAIM_NAME, pool_claim_name  # noqa: E402
 from config.stack import StackConfig, stack_namespace  # noqa: E402
 from local_cluster import KUBECONFIG, ClusterError, kubectl  # noqa: E402
-from real_node_pools import RealNodePlan, plan_real_node  # noqa: E402
+from real_node_pools import plan_real_node  # noqa: E402
 
 HF_TOKEN_SECRET = "hf-token-local"
 
@@ -78,9 +78,7 @@ def note(message: str) -> None:
     print(f"[local-target] {message}", file=sys.stderr)
 
 
-def local_config(
-    stack_file: Path, namespace: str, real_node: RealNodePlan | None = None
-) -> tuple[dict, list[str]]:
+def local_config(stack_file: Path, namespace: str) -> tuple[dict, list[str]]:
     """The stack file adapted to the local cluster, and the add-ons it turned off."""
     document = yaml.safe_load(stack_file.read_text()) or {}
     config = document.setdefault("config", {})
@@ -102,8 +100,6 @@ def local_config(
     hugging_face = config.get("llm-serving:huggingFace", {})
     if "llm-serving:hfToken" not in config and not hugging_face.get("existingSecret"):
         config["llm-serving:huggingFace"] = {**hugging_face, "existingSecret": HF_TOKEN_SECRET}
-    if real_node is not None:
-        real_node.apply(config)
     return document, skipped
 
 
@@ -164,9 +160,11 @@ def prepare(stack_file: Path, namespace: str, out: Path) -> Path:
     """Write the local config file and create what it refers to; idempotent."""
     if not KUBECONFIG.exists():
         raise SystemExit("[local-target] the local cluster is not up: run `make cluster-up`")
-    real_node = plan_real_node(parse(local_config(stack_file, namespace)[0]["config"]))
-    document, skipped = local_config(stack_file, namespace, real_node)
+    document, skipped = local_config(stack_file, namespace)
     config = document["config"]
+    real_node = plan_real_node(parse(config))
+    if real_node is not None:
+        real_node.apply(config)
     stack = parse(config)
     if real_node is not None:
         for line in real_node.notes():

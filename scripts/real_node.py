@@ -47,6 +47,7 @@ from pathlib import Path
 
 import yaml
 
+import local_images
 from local_cluster import (
     GPU_TAINT,
     PKI,
@@ -57,6 +58,7 @@ from local_cluster import (
     client_kubeconfig,
     kubectl,
     log,
+    log_processes,
     signed_certificate,
     tool,
     wait_started,
@@ -70,9 +72,6 @@ NODE_STATE = STATE / "node"
 BRIDGE = "llmsrv0"
 POD_CIDR = "10.244.0.0/24"
 NODE_IP = "10.244.0.1"
-# The sandbox ("pause") image containerd starts each pod with; built from the
-# Kubernetes release's own build/pause/linux/pause.c by scripts/local_images.py.
-PAUSE_IMAGE = "registry.k8s.io/pause:3.10.2"  # = local_images.PAUSE_REF
 # What the node advertises: one L40 workstation (seed 002). The count is what the dev
 # stack's pools that run here need; capacity for CPU and memory is the machine's own.
 GPU = {"product": "NVIDIA-L40", "count": 8, "memoryMib": 46068}
@@ -170,7 +169,8 @@ def containerd_config() -> str:
             },
             "io.containerd.cri.v1.images": {
                 "snapshotter": "overlayfs",
-                "pinned_images": {"sandbox": PAUSE_IMAGE},
+                # The sandbox image: built from the Kubernetes release's own pause.c.
+                "pinned_images": {"sandbox": local_images.PAUSE_REF},
             },
             "io.containerd.grpc.v1.cri": {
                 "stream_server_address": "127.0.0.1",
@@ -405,14 +405,16 @@ def containerd_ready() -> bool:
     )
 
 
+def is_ready(node: dict) -> bool:
+    """A Node object (as the API returns it) whose Ready condition is True."""
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
+
+
 def node_ready() -> bool:
     try:
-        conditions = json.loads(
-            kubectl("get", "node", NODE_NAME, "-o", "jsonpath={.status.conditions}") or "[]"
-        )
+        return is_ready(json.loads(kubectl("get", "node", NODE_NAME, "-o", "json")))
     except ClusterError:
         return False
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
 def kube_router_ready() -> bool:
@@ -474,15 +476,9 @@ def up(images: list[str] | None = None) -> None:
 def import_images(images: list[str] | None) -> None:
     """The images stacks render, built here (no registry) and imported once; the
     sandbox image always."""
-    import local_images
-
     refs = list(images or local_images.REFS)
     if local_images.PAUSE_REF not in refs:
         refs.append(local_images.PAUSE_REF)
-    if PAUSE_IMAGE != local_images.PAUSE_REF:
-        raise ClusterError(
-            f"containerd's sandbox image {PAUSE_IMAGE} is not the one built ({local_images.PAUSE_REF})"
-        )
     try:
         local_images.import_into_containerd(tool("ctr"), str(CONTAINERD_SOCKET), refs)
     except local_images.BuildError as error:
@@ -596,9 +592,7 @@ def _unmount_under(root: Path) -> None:
 
 
 def status() -> None:
-    for part in components_or_known():
-        pid = part.pid()
-        log(f"{part.name}: {'running, pid ' + str(pid) if pid else 'not running'}")
+    log_processes(components_or_known())
 
 
 def main(argv: list[str]) -> int:

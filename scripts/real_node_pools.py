@@ -34,7 +34,7 @@ from pathlib import Path
 
 from config.stack import StackConfig
 from local_cluster import ClusterError, kubectl
-from real_node import GPU
+from real_node import GPU, is_ready
 from standin_weights import MODELS as STANDIN_MODELS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,11 +99,11 @@ class RealNodePlan:
             if stack.pod_security.run_as_root
             else f"{stack.pod_security.run_as_user}:{stack.pod_security.fs_group}"
         )
+        if not VLLM_PYTHON.exists():
+            raise ClusterError(f"{VLLM_PYTHON} is missing; run `make vllm-venv`")
         for name in self.real_pools:
             pool = stack.pools[name]
             revision = stack.revision_for(pool.model)
-            if not VLLM_PYTHON.exists():
-                raise ClusterError(f"{VLLM_PYTHON} is missing; run `make vllm-venv`")
             command = [
                 str(VLLM_PYTHON),
                 str(STANDIN_SCRIPT),
@@ -138,11 +138,7 @@ def host_cache_dir(stack: StackConfig) -> Path:
 def ready_nodes(selector: str) -> list[dict]:
     """Ready nodes matching a label selector, as the API returns them."""
     nodes = json.loads(kubectl("get", "nodes", "-l", selector, "-o", "json"))["items"]
-    return [
-        node
-        for node in nodes
-        if any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
-    ]
+    return [node for node in nodes if is_ready(node)]
 
 
 def servable_models() -> set[str]:
@@ -177,7 +173,8 @@ def plan_real_node(stack: StackConfig) -> RealNodePlan | None:
     wanted = [n for n in os.environ.get("LOCAL_REAL_NODE_POOLS", "").split(",") if n]
     reasons = {name: runs_on_real_node(stack, name, models) for name in stack.pools}
     if wanted:
-        refused = {name: reasons.get(name, "no such pool") for name in wanted if reasons.get(name, "x")}
+        refused = {name: reasons.get(name, "no such pool") for name in wanted}
+        refused = {name: reason for name, reason in refused.items() if reason}
         if refused:
             raise ClusterError(f"LOCAL_REAL_NODE_POOLS: {refused}")
         chosen = wanted

@@ -26,6 +26,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+import local_target  # noqa: E402
 from config.stack import StackConfig  # noqa: E402
 from local_cluster import ClusterError, kubectl  # noqa: E402
 from real_node_pools import HOSTNAME_LABEL, REAL_NODE_LABEL, ready_nodes  # noqa: E402
@@ -44,10 +45,7 @@ def local_stack(stack_name: str) -> StackConfig:
     path = ROOT / ".local" / "pulumi" / f"Pulumi.{stack_name}.local.yaml"
     if not path.exists():
         raise ClusterError(f"{path} is missing: run `make up STACK={stack_name}` first")
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    values = {key.removeprefix("llm-serving:"): value for key, value in config.items()}
-    values.pop("hfToken", None)
-    return StackConfig.model_validate(values)
+    return local_target.parse((yaml.safe_load(path.read_text()) or {}).get("config") or {})
 
 
 def api_key(stack: StackConfig) -> str | None:
