@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 
 .PHONY: venv checkov-venv policy-venv vllm-venv scan tools test lint format preview up smoke destroy cluster-up cluster-down cluster-status clean \
-	node-packages node-tools cluster-up-real-node \
+	node-packages node-tools images cluster-up-real-node \
 	schema render render-destroy promote diagram pr-comment graphviz
 
 # The virtualenv Pulumi.yaml names; rebuilt when a requirements file changes.
@@ -82,7 +82,12 @@ node-packages:
 node-tools: node-packages
 	scripts/tools.sh build kubelet containerd runc cni-plugins crictl kube-router
 
-cluster-up-real-node: venv tools node-tools vllm-venv
+# The real node's images, built here without a registry and cached by recipe
+# (~/.cache/llm-serving/images): vLLM's takes minutes the first time, nothing after.
+images: venv node-packages
+	$(BIN)/python scripts/local_images.py build
+
+cluster-up-real-node: venv tools node-tools vllm-venv images
 	scripts/local-cluster up --real-node
 
 cluster-down:
@@ -91,7 +96,7 @@ cluster-down:
 cluster-status:
 	scripts/local-cluster status
 
-test: venv checkov-venv policy-venv vllm-venv graphviz tools node-tools
+test: venv checkov-venv policy-venv vllm-venv graphviz tools node-tools images
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q

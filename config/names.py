@@ -53,6 +53,8 @@ API_KEY_ENV = "VLLM_API_KEY"
 # (src/routers/http/vllm_pd_router.rs); without it every completion is a 401.
 ROUTER_WORKER_KEY_ENV = "OPENAI_API_KEY"
 HF_HOME_ENV = "HF_HOME"
+# Pools served from a directory or a prefetched hub cache never call the hub.
+HF_HUB_OFFLINE_ENV = "HF_HUB_OFFLINE"
 NIXL_SIDE_CHANNEL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
 NIXL_SIDE_CHANNEL_PORT_ENV = "VLLM_NIXL_SIDE_CHANNEL_PORT"
 # Model-server pods run on a read-only root: a writable HOME and /tmp (emptyDirs), and
@@ -99,6 +101,7 @@ GENERATED_ENV: dict[str, str] = {
     HF_TOKEN_ENV: "llm-serving:hfToken or huggingFace.existingSecret",
     API_KEY_ENV: "llm-serving:auth",
     HF_HOME_ENV: "llm-serving:modelCache.mountPath",
+    HF_HUB_OFFLINE_ENV: "llm-serving:modelCache.prefetch.enabled or pools.<name>.source (served offline)",
     NIXL_SIDE_CHANNEL_HOST_ENV: "(always the pod IP)",
     NIXL_SIDE_CHANNEL_PORT_ENV: "pdStacks.<name>.kvTransfer.sideChannelPort",
     HF_TOKEN_PATH_ENV: "llm-serving:hfToken or huggingFace.existingSecret (mounted as a file)",

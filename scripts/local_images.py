@@ -75,6 +75,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -649,31 +650,49 @@ def build_all(names: Iterable[str] | None = None) -> dict[str, Path]:
 # --- containerd ------------------------------------------------------------------------
 
 
+def manifest_digest(archive: Path) -> str:
+    """The digest of the image manifest an OCI archive's index names (what containerd
+    records as the image's target when it imports the archive)."""
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("index.json")
+        if member is None:
+            raise BuildError(f"{archive} has no index.json")
+        index = json.load(member)
+    return index["manifests"][0]["digest"]
+
+
+def containerd_images(base: list[str]) -> dict[str, str]:
+    """Name -> target digest of the images in containerd's k8s.io namespace."""
+    listed = subprocess.run([*base, "images", "ls"], capture_output=True, text=True, check=False)
+    if listed.returncode != 0:
+        raise BuildError(f"ctr images ls failed: {listed.stderr.strip()[:200]}")
+    rows = [line.split() for line in listed.stdout.splitlines()[1:]]
+    # Columns: REF TYPE DIGEST SIZE PLATFORMS LABELS.
+    return {row[0]: row[2] for row in rows if len(row) >= 3}
+
+
 def import_into_containerd(ctr: str, address: str, refs: Iterable[str]) -> None:
     """Import each image's archive into containerd's k8s.io namespace (where the kubelet
-    looks), unless an image of that name is already there. Builds what is missing."""
+    looks), unless that very image (same manifest digest) is there already: the store
+    outlives the node (scripts/real_node.py), and a changed recipe makes a new archive
+    under the same name. Builds what is missing."""
     base = [ctr, "--address", address, "-n", "k8s.io"]
-    listed = subprocess.run([*base, "images", "ls", "-q"], capture_output=True, text=True, check=False)
-    if listed.returncode != 0:
-        raise BuildError(f"ctr images ls failed at {address}: {listed.stderr.strip()[:200]}")
-    present = set(listed.stdout.split())
+    present = containerd_images(base)
     for ref in refs:
         name = full_reference(ref)
-        if name in present:
-            print(f"{name}: already in containerd", flush=True)
-            continue
         archive = build(find_image(ref))
+        digest = manifest_digest(archive)
+        if present.get(name) == digest:
+            print(f"{name}: already in containerd ({digest[:19]})", flush=True)
+            continue
         began = time.monotonic()
         result = subprocess.run(
             [*base, "images", "import", str(archive)], capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
             raise BuildError(f"ctr images import {archive} failed: {result.stderr.strip()[:300]}")
-        names = subprocess.run(
-            [*base, "images", "ls", "-q"], capture_output=True, text=True, check=False
-        ).stdout
-        if name not in names.split():
-            raise BuildError(f"ctr imported {archive} but no image is named {name}")
+        if containerd_images(base).get(name) != digest:
+            raise BuildError(f"ctr imported {archive} but no image {name} at {digest} is there")
         print(f"{name}: imported in {time.monotonic() - began:.1f}s", flush=True)
 
 

@@ -25,9 +25,14 @@ up --real-node` starts one node whose pods really run:
 The images it runs have no registry to come from: scripts/local_images.py builds them
 and imports them into this node's containerd under the references stacks render.
 
-State lives in .local/cluster/node/ (containerd's root, the kubelet's, logs); `down`
+State lives in .local/cluster/node/ (containerd's state, the kubelet's root, logs); `down`
 stops every pod and process, unmounts what the kubelet and containerd mounted (a
 hostPath cache is never deleted through its mount) and removes that directory.
+containerd's root (its image store: content and unpacked snapshots) is kept outside
+the checkout, in ~/.cache/llm-serving/containerd/<containerd version> (env
+LLM_SERVING_CONTAINERD_ROOT), so the next `up` (of any checkout: one node runs per
+machine) finds the images imported and unpacked instead of taking minutes to import
+vLLM's again. Delete that directory to drop them.
 Only one real node can run on a machine: the kubelet and kube-proxy own host-wide
 cgroups and iptables chains.
 """
@@ -136,6 +141,15 @@ def _path(name: str) -> Path:
     return NODE_STATE / name
 
 
+def image_store() -> Path:
+    """containerd's root, kept across `down` (see the module's docstring)."""
+    configured = os.environ.get("LLM_SERVING_CONTAINERD_ROOT")
+    if configured:
+        return Path(configured)
+    version = Path(tool("containerd")).parent.name
+    return Path.home() / ".cache" / "llm-serving" / "containerd" / version
+
+
 CONTAINERD_SOCKET = _path("containerd/containerd.sock")
 
 
@@ -151,7 +165,7 @@ def containerd_config() -> str:
     }
     config = {
         "version": 3,
-        "root": str(_path("containerd/root")),
+        "root": str(image_store()),
         "state": str(_path("containerd/state")),
         "grpc": {"address": str(CONTAINERD_SOCKET)},
         "ttrpc": {"address": str(CONTAINERD_SOCKET) + ".ttrpc"},
@@ -506,6 +520,7 @@ def down() -> None:
     by_name["containerd"].stop()
     _kill_leftover_shims()
     _unmount_under(NODE_STATE)
+    _unmount_under(image_store())
     _remove_rules()
     reset_host()
     # The Node object would stay NotReady, and the scheduler would still weigh it (with

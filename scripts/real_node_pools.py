@@ -15,11 +15,16 @@ Every other pool is pinned to a simulated node, where kwok marks its pods Ready.
 What changes in the local copy of the stack's config, for the pools that run there
 (each printed by scripts/local_target.py), and why:
 - `nodeSelector` on the node's hostname (and the simulated GPU node for the rest);
-- `resources`: REAL_NODE_RESOURCES, what this machine has to give (requests = limits);
+- `resources`: what this machine has to give (requests = limits): REAL_NODE_RESOURCES
+  for one pod, or SURGE_RESOURCES each when the pool's rollout surges (`maxSurge` > 0),
+  so the replacement pod fits beside the one it replaces and a rollout refuses nothing;
 - `replicas: 1` and no autoscaling: one pod fits;
 - `env.VLLM_CPU_KVCACHE_SPACE`: vLLM's CPU build sizes its KV cache from this
   variable (GiB), not from `gpuMemoryUtilization`;
-- `env.HF_HUB_OFFLINE=1`: the hub is out of reach here; the weights are in the cache.
+- `modelCache.prefetch.enabled: true`: the hub is out of reach here and the stand-in
+  weights are in the cache as a prefetch leaves them, so the pools serve offline
+  (HF_HUB_OFFLINE=1, rendered by the program for prefetched pools). The prefetch Job
+  itself lands on a simulated node (it tolerates no GPU taint), where kwok completes it.
 Rendered manifests are never patched: the program renders these from config.
 """
 
@@ -42,6 +47,9 @@ REAL_NODE_LABEL = "llm-serving.dev/real-node"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 # One vLLM pod of a stand-in model: ~3 GiB resident at 1 GiB of KV cache, measured.
 REAL_NODE_RESOURCES = {"cpu": "1500m", "memory": "6Gi"}
+# Two pods at once during a surging rollout: the node's 2 CPUs, less what its own pods
+# and the kubelet's accounting leave, split in two (vLLM starts about half as fast).
+SURGE_RESOURCES = {"cpu": "900m", "memory": "6Gi"}
 KV_CACHE_GIB = "1"
 
 STANDIN_SCRIPT = ROOT / "scripts" / "standin_weights.py"
@@ -57,6 +65,11 @@ class RealNodePlan:
     simulated_node: str | None
     simulated_pools: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
+    # Real pools whose rollout surges: two of their pods run at once while it rolls.
+    surging: set[str] = field(default_factory=set)
+
+    def resources(self, name: str) -> dict[str, str]:
+        return dict(SURGE_RESOURCES if name in self.surging else REAL_NODE_RESOURCES)
 
     def apply(self, config: dict) -> None:
         """Edit the local copy of the stack's config (the `llm-serving:pools` map)."""
@@ -64,14 +77,13 @@ class RealNodePlan:
         for name in self.real_pools:
             pool = pools[name]
             pool["nodeSelector"] = {**pool.get("nodeSelector", {}), HOSTNAME_LABEL: self.node}
-            pool["resources"] = dict(REAL_NODE_RESOURCES)
+            pool["resources"] = self.resources(name)
             pool["replicas"] = 1
             pool.pop("autoscaling", None)
-            pool["env"] = {
-                **pool.get("env", {}),
-                "VLLM_CPU_KVCACHE_SPACE": KV_CACHE_GIB,
-                "HF_HUB_OFFLINE": "1",
-            }
+            pool["env"] = {**pool.get("env", {}), "VLLM_CPU_KVCACHE_SPACE": KV_CACHE_GIB}
+        if self.real_pools:
+            cache = config.setdefault("llm-serving:modelCache", {})
+            cache["prefetch"] = {**cache.get("prefetch", {}), "enabled": True}
         if self.simulated_node:
             for name in self.simulated_pools:
                 pool = pools[name]
@@ -80,10 +92,12 @@ class RealNodePlan:
     def notes(self) -> list[str]:
         lines = []
         for name in self.real_pools:
+            resources = self.resources(name)
+            surge = " (each of the two pods of a surging rollout)" if name in self.surging else ""
             lines.append(
                 f"pool {name} runs on the real node {self.node}: vLLM's CPU build, stand-in weights; "
-                f"resources {REAL_NODE_RESOURCES['cpu']} CPU / {REAL_NODE_RESOURCES['memory']}, replicas 1, "
-                f"VLLM_CPU_KVCACHE_SPACE={KV_CACHE_GIB} GiB, HF_HUB_OFFLINE=1 "
+                f"resources {resources['cpu']} CPU / {resources['memory']}{surge}, replicas 1, "
+                f"VLLM_CPU_KVCACHE_SPACE={KV_CACHE_GIB} GiB, prefetch on (served offline) "
                 "(this machine: 2 cores, 24 GiB, no hub)"
             )
         for name in self.simulated_pools:
@@ -193,4 +207,5 @@ def plan_real_node(stack: StackConfig) -> RealNodePlan | None:
     )
     simulated_node = simulated[0]["metadata"]["name"] if simulated else None
     reasons = {name: reason for name, reason in reasons.items() if reason}
-    return RealNodePlan(real[0]["metadata"]["name"], chosen, simulated_node, others, reasons)
+    surging = {name for name in chosen if stack.pools[name].rollout.max_surge > 0}
+    return RealNodePlan(real[0]["metadata"]["name"], chosen, simulated_node, others, reasons, surging)

@@ -278,6 +278,12 @@ def test_rollout_that_could_never_progress_is_rejected():
     assert "llm-serving:pools.chat.rollout" in message
 
 
+def test_a_drain_longer_than_the_grace_period_is_rejected_with_the_fix():
+    message = error_of(config(rollout={"drainSeconds": 120, "terminationGracePeriodSeconds": 60}))
+    assert "llm-serving:pools.chat.rollout" in message
+    assert "drainSeconds (120)" in message and "terminationGracePeriodSeconds (60)" in message
+
+
 def test_shared_rwo_claim_for_many_pods_warns():
     values = {**config(replicas=3, maxModelLen=8192), "modelCache": {"mode": "pvc"}}
     _, report = parse(values)

@@ -10,7 +10,6 @@ import base64
 import json
 import re
 import secrets
-import subprocess
 import time
 from pathlib import Path
 
@@ -24,11 +23,11 @@ from cluster_checks import (
     assert_every_service_has_a_ready_endpoint_per_replica,
     assert_gpu_pods_on_accepted_products_without_oversubscription,
 )
+from engine import backend_env, left_after_destroy, pulumi
 from harness import ROOT, SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, run_program, stack_file_config
 from kube import get, kubectl, remove_namespace_and_its_volumes
 from pr_comment import preview_summary
 
-PULUMI = str(ROOT / "scripts" / "pulumi")
 POLICY_PACK = ROOT / "policy" / "analyzer"
 POLICY_PACK_NAME = "llm-serving-kubernetes"
 # Stacks deployed with the engine: the two environments and seed 003's examples (a
@@ -41,41 +40,6 @@ ENGINE_STACKS = {
     "llm-d-gateway": ROOT / "examples" / "llm-d-gateway.yaml",
 }
 PREVIEW_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))
-# Kinds a stack creates in its namespace; after destroy none may remain.
-NAMESPACED_KINDS = [
-    "deployments",
-    "services",
-    "poddisruptionbudgets",
-    "jobs",
-    "configmaps",
-    "secrets",
-    "serviceaccounts",
-    "roles",
-    "rolebindings",
-    "horizontalpodautoscalers",
-    "servicemonitors",
-    "prometheusrules",
-    "networkpolicies",
-    "resourcequotas",
-    "limitranges",
-    "ingresses",
-    "middlewares.traefik.io",
-]
-
-
-def pulumi(
-    env: dict[str, str], *args: str, check: bool = True, timeout: int = 900
-) -> subprocess.CompletedProcess:
-    result = subprocess.run([PULUMI, *args], env=env, capture_output=True, text=True, timeout=timeout)
-    if check:
-        assert result.returncode == 0, (
-            f"pulumi {' '.join(args)}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-        )
-    return result
-
-
-def backend_env(state: Path) -> dict[str, str]:
-    return local_target.engine_env(state, "e2e-" + secrets.token_hex(8))
 
 
 def expected_creates(config_file: Path) -> int:
@@ -239,14 +203,7 @@ def test_api_key_is_a_random_password_secret_everywhere_but_the_cluster(deployed
 def test_destroy_leaves_only_the_model_cache(deployed):
     namespace = deployed["namespace"]
     pulumi(deployed["env"], "destroy", "--yes", *deployed["base"])
-    for kind in NAMESPACED_KINDS:
-        left = [
-            o["metadata"]["name"]
-            for o in get(kind, namespace)
-            if o["metadata"]["name"] not in ("kube-root-ca.crt", "default")
-            and not o["metadata"]["name"].startswith("hf-token-local")
-        ]
-        assert left == [], f"{kind} left after destroy: {left}"
+    assert left_after_destroy(namespace) == {}
     claims = [c["metadata"]["name"] for c in get("persistentvolumeclaims", namespace)]
     assert claims == ["model-cache"]
     exported = json.loads(pulumi(deployed["env"], "stack", "export", "-s", deployed["stack"]).stdout)

@@ -279,3 +279,30 @@ def test_a_pinned_revision_reaches_only_hub_sources():
     )
     assert stack.hub_revision(stack.pools["hub"]) == commit
     assert stack.hub_revision(stack.pools["cached"]) is None
+
+
+def pool_env_and_egress(run, pool: str) -> tuple[dict[str, str], list]:
+    (deployment,) = [d for d in run.of_kind("Deployment") if d.inputs["metadata"]["name"] == pool]
+    (vllm,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    (policy,) = [p for p in run.of_kind("NetworkPolicy") if p.inputs["metadata"]["name"] == f"allow-{pool}"]
+    return {e["name"]: e.get("value") for e in vllm["env"]}, policy.inputs["spec"].get("egress") or []
+
+
+def test_pools_serving_a_prefetched_hub_cache_never_call_the_hub():
+    """The dev stack prefetches its hub models (pinned) before the pools start: the pools
+    run with HF_HUB_OFFLINE=1 and no egress; only the prefetch Job reaches the hub.
+    Without prefetch, vLLM downloads itself and keeps both."""
+    config = stack_file_config(ROOT / "Pulumi.dev.yaml")
+    run = run_program(config)
+    for pool in config["llm-serving:pools"]:
+        env, egress = pool_env_and_egress(run, pool)
+        assert env.get("HF_HUB_OFFLINE") == "1", pool
+        assert egress == [], (pool, egress)
+    jobs = [p for p in run.of_kind("NetworkPolicy") if p.inputs["metadata"]["name"].endswith("-prefetch")]
+    assert jobs and all(p.inputs["spec"]["egress"] for p in jobs), "a prefetch Job lost its way to the hub"
+
+    config = copy.deepcopy(config)
+    config["llm-serving:modelCache"]["prefetch"]["enabled"] = False
+    run = run_program(config)
+    env, egress = pool_env_and_egress(run, "llama-3-1-8b")
+    assert "HF_HUB_OFFLINE" not in env and egress

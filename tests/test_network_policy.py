@@ -285,12 +285,33 @@ def test_without_monitoring_no_one_scrapes():
     assert_exact_reachability(run_program(config), monitored=False)
 
 
+def serves_offline(run, name: str) -> bool:
+    """Whether the workload `name` runs vLLM with HF_HUB_OFFLINE=1."""
+    templates = [
+        d.inputs["spec"]["template"]
+        for d in run.of_kind("Deployment")
+        if d.inputs["metadata"]["name"] == name
+    ]
+    templates += [
+        s.inputs["spec"]["leaderWorkerTemplate"][role]
+        for s in run.of_kind("LeaderWorkerSet")
+        if s.inputs["metadata"]["name"].startswith(name)
+        for role in ("leaderTemplate", "workerTemplate")
+    ]
+    env = [e for t in templates for c in t["spec"]["containers"] for e in c.get("env", [])]
+    return any(e["name"] == "HF_HUB_OFFLINE" and e.get("value") == "1" for e in env)
+
+
 def test_egress_leaves_the_namespace_only_for_dns_downloads_and_discovery(stack):
     _, run = stack
     network = Network(run.manifests_of_kind("NetworkPolicy"))
     for pod in stack_pods(run):
         component = pod.labels[COMPONENT]
-        downloads = component in ("inference", "prefill", "decode", "prefetch")
+        # Prefetch Jobs download; servers too, unless they serve offline (a directory, or
+        # a hub cache their prefetch Job filled first).
+        downloads = component == "prefetch" or (
+            component in ("inference", "prefill", "decode") and not serves_offline(run, pod.name)
+        )
         # Pods that watch the API: routers with pod discovery, endpoint pickers.
         discovers = any(
             d.inputs["spec"]["template"]["spec"].get("automountServiceAccountToken")
@@ -313,12 +334,15 @@ def test_network_policy_can_be_turned_off():
     assert not run_program(config).of_kind("NetworkPolicy")
 
 
-def test_object_storage_egress_is_added_for_model_pods_only():
+def test_object_storage_egress_is_added_for_downloading_pods_only():
     config = copy.deepcopy(stack_file_config(ROOT / "Pulumi.prod.yaml"))
     config["llm-serving:networkPolicy"] = {"objectStorage": [{"cidrs": ["10.20.0.5/32"], "ports": [9000]}]}
     run = run_program(config)
     network = Network(run.manifests_of_kind("NetworkPolicy"))
     minio = Address("minio", "10.20.0.5")
     for pod in stack_pods(run):
-        assert network.reaches(pod, minio, 9000) == (pod.labels[COMPONENT] != "router"), pod.name
+        downloads = pod.labels[COMPONENT] == "prefetch" or (
+            pod.labels[COMPONENT] != "router" and not serves_offline(run, pod.name)
+        )
+        assert network.reaches(pod, minio, 9000) == downloads, pod.name
         assert not network.reaches(pod, minio, 9001), pod.name

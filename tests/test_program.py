@@ -258,6 +258,24 @@ def test_rollouts_never_need_a_spare_gpu(stack_run):
             assert workload.inputs["spec"]["rolloutStrategy"]["rollingUpdateConfiguration"]["maxSurge"] == 0
 
 
+def test_replaced_pods_keep_serving_while_endpoints_drop_them(stack_run):
+    """A preStop sleep inside the grace period on every container serving the API
+    (vLLM servers, multi-node leaders, P/D routers): requests routed to a pod being
+    replaced are still answered meanwhile (the rolling update on the real node shows it)."""
+    serving = [
+        (workload, template, container)
+        for workload, role, template in pod_templates(stack_run)
+        if role != "worker"
+        for container in template["spec"]["containers"]
+        if container["name"] in ("vllm", "router")
+    ]
+    assert serving
+    for workload, template, container in serving:
+        sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        grace = template["spec"].get("terminationGracePeriodSeconds", 30)
+        assert 0 < sleep < grace, workload.urn
+
+
 def test_images_are_pinned(stack_run):
     templates = [t for _, _, t in pod_templates(stack_run)]
     templates += [j.inputs["spec"]["template"] for j in stack_run.of_kind("Job")]

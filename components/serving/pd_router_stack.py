@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.placement import GpuScheduling
 from components.security import API_SERVER, CLIENTS, PROMETHEUS, PodSecurity, ServedPort, Workload
-from components.serving.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec
+from components.serving.vllm_pool import PORT_NAME, VllmPool, VllmPoolSpec, drain_before_stop
 from components.shared import (
     PodSecrets,
     ScrapeTarget,
@@ -40,6 +40,9 @@ ROUTER_CONTAINER = "router"
 METRICS_PORT_NAME = "metrics"
 NIXL_PORT_NAME = "nixl"
 ROUTER_MAX_SURGE = 1
+# Inside the default 30 s grace period: what a replaced router pod keeps serving while
+# Services and ingress drop it (see VllmPool's rollout.drainSeconds).
+ROUTER_DRAIN_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,7 @@ class PDRouterStack(pulumi.ComponentResource):
                                 volume_mounts=scratch.mounts,
                                 liveness_probe=probe("/liveness", 10),
                                 readiness_probe=probe("/readiness", 5),
+                                lifecycle=drain_before_stop(ROUTER_DRAIN_SECONDS),
                             )
                         ],
                     ),

@@ -97,6 +97,17 @@ def startup_failure_threshold(pool: PoolConfig, layout: PoolLayout) -> int:
     return math.ceil(startup_timeout_seconds(pool, layout) / STARTUP_PROBE_PERIOD_SECONDS)
 
 
+def drain_before_stop(seconds: int) -> k8s.core.v1.LifecycleArgs | None:
+    """A preStop sleep (the kubelet's own `sleep` action, Kubernetes 1.30+: no binary in
+    the image needed): the pod keeps serving while its removal from Services and
+    ingress tables propagates, so a rollout refuses no request. None when 0."""
+    if not seconds:
+        return None
+    return k8s.core.v1.LifecycleArgs(
+        pre_stop=k8s.core.v1.LifecycleHandlerArgs(sleep=k8s.core.v1.SleepActionArgs(seconds=seconds))
+    )
+
+
 def _probe(period: int, failures: int) -> k8s.core.v1.ProbeArgs:
     return k8s.core.v1.ProbeArgs(
         http_get=k8s.core.v1.HTTPGetActionArgs(path=HEALTH_PATH, port=PORT_NAME),
@@ -133,6 +144,8 @@ class VllmPool(pulumi.ComponentResource):
         self.security = security
         pool = spec.pool
         self.layout = spec.pod_layout
+        # Offline pools (HF_HUB_OFFLINE) download nothing: no egress to the hub or S3.
+        self.downloads = not cache.offline
         self.selector = selector_labels(spec.name, spec.component)
         self.labels = workload_labels(spec.name, spec.component)
         self.serving_selector = (
@@ -182,14 +195,14 @@ class VllmPool(pulumi.ComponentResource):
 
     def traffic(self, callers: frozenset[str], extra_ports: tuple[ServedPort, ...] = ()) -> Workload:
         """Its API port (also /metrics, so Prometheus calls it too) for `callers`; model
-        downloads out; a multi-node group's pods talk among themselves on any port
-        (Ray, NCCL and Gloo pick theirs at run time)."""
+        downloads out unless it serves offline; a multi-node group's pods talk among
+        themselves on any port (Ray, NCCL and Gloo pick theirs at run time)."""
         api = ServedPort(PORT_NAME, self.spec.pool.service.port, callers | {PROMETHEUS})
         return Workload(
             self.spec.name,
             self.selector,
             (api, *extra_ports),
-            MODEL_DOWNLOAD,
+            MODEL_DOWNLOAD if self.downloads else frozenset(),
             among_themselves=self.layout.multi_node,
         )
 
@@ -278,6 +291,7 @@ class VllmPool(pulumi.ComponentResource):
             liveness_probe=_probe(
                 pool.probes.liveness_period_seconds, pool.probes.liveness_failure_threshold
             ),
+            lifecycle=drain_before_stop(pool.rollout.drain_seconds),
         )
 
     def _worker_container(

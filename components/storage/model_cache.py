@@ -25,7 +25,13 @@ from components.placement import node_label_in
 from components.security import MODEL_DOWNLOAD, PodSecurity, Workload
 from components.shared import SecretRef, hf_token_file, selector_labels, workload_labels
 from components.storage.model_source import Download, download_for, model_path, serves_offline
-from config.names import HF_HOME_ENV, SHARED_CLAIM_NAME, pool_claim_name, prefetch_job_name
+from config.names import (
+    HF_HOME_ENV,
+    HF_HUB_OFFLINE_ENV,
+    SHARED_CLAIM_NAME,
+    pool_claim_name,
+    prefetch_job_name,
+)
 from config.release import ReleaseConfig
 from config.serving.sections import PoolConfig
 from config.storage.sections import ModelCacheConfig
@@ -48,7 +54,7 @@ class CacheMount:
     ready: list[pulumi.Resource] = field(default_factory=list)
     # What `vllm serve` is given: a hub id, or a directory on this cache.
     model_path: str = ""
-    # Served from a directory: the hub is never contacted.
+    # Served from a directory or a prefetched hub cache: the hub is never contacted.
     offline: bool = False
 
     def volume(self) -> k8s.core.v1.VolumeArgs:
@@ -65,7 +71,7 @@ class CacheMount:
     def env(self) -> list[k8s.core.v1.EnvVarArgs]:
         env = [k8s.core.v1.EnvVarArgs(name=HF_HOME_ENV, value=self.mount_path)]
         if self.offline:
-            env.append(k8s.core.v1.EnvVarArgs(name="HF_HUB_OFFLINE", value="1"))
+            env.append(k8s.core.v1.EnvVarArgs(name=HF_HUB_OFFLINE_ENV, value="1"))
         return env
 
 
@@ -124,7 +130,10 @@ class ModelCache(pulumi.ComponentResource):
                 spec.mount_path,
                 ready,
                 model_path=model_path(pool, spec.mount_path),
-                offline=serves_offline(pool),
+                # Served from a directory, or from the hub cache the prefetch Job filled
+                # before the pool may start: vLLM would still list the repository on
+                # the hub at start and fail after ~105 s in a hub outage or air gap.
+                offline=serves_offline(pool) or (download is not None and download.from_hub),
             )
 
         self.claim_names = sorted({mount.claim_name for mount in self._mounts.values()})

@@ -91,11 +91,23 @@ class RolloutConfig(Section):
     max_surge: Int32 = Field(default=0, ge=0)
     max_unavailable: Int32 = Field(default=1, ge=0)
     termination_grace_period_seconds: Int64 = Field(default=120, ge=0)
+    # A pod being replaced keeps accepting requests this long before vLLM gets SIGTERM
+    # (a preStop sleep): the endpoint controllers and every node's kube-proxy (or an
+    # ingress controller sending to endpoints) drop it from their tables only after
+    # the deletion is seen, and a request routed to it meanwhile would be refused.
+    drain_seconds: Int32 = Field(default=10, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _can_progress(self) -> RolloutConfig:
         if self.max_surge == 0 and self.max_unavailable == 0:
             raise ValueError("maxSurge and maxUnavailable cannot both be 0: no rollout could proceed")
+        if self.drain_seconds and self.drain_seconds >= self.termination_grace_period_seconds:
+            raise ValueError(
+                f"drainSeconds ({self.drain_seconds}) must be less than terminationGracePeriodSeconds "
+                f"({self.termination_grace_period_seconds}): the grace period counts the drain too, "
+                "and vLLM needs the rest to finish in-flight requests; raise "
+                "terminationGracePeriodSeconds or lower drainSeconds"
+            )
         return self
 
 

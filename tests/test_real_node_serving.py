@@ -1,0 +1,236 @@
+"""The dev stack answering for real: `make up`'s path, by the engine, on the real node.
+
+The dev stack file goes through the local target (scripts/local_target.py), as `make up`
+runs it: its Llama pool on the real node (vLLM's CPU build in a container, stand-in
+weights in the hostPath cache under the pinned revision), its other pools on simulated
+nodes. The real engine (scripts/pulumi) deploys it into its own namespace and backend.
+Then, through the pool's Service (its ClusterIP, kube-proxy's rules on this machine):
+
+- a streaming chat completion and a plain completion answer with the stack's API key,
+  and the same requests without it get 401 and no completion;
+- a rolling update of the pool to a new model revision completes while a client keeps
+  sending requests, and every one of them is answered: the test's copy of the stack
+  file asks for a zero-downtime rollout (`rollout.maxSurge: 1, maxUnavailable: 0`),
+  for which the local target gives each of the two pods half the node, and the
+  rendered preStop drain (`rollout.drainSeconds`) covers the old pod's removal from
+  the Service;
+- `destroy` leaves only the model cache (its claim, and the weights on the host).
+
+Needs root, the real node's tools (`make node-tools`) and vLLM's image (built and
+imported by scripts/local_images.py on first use: minutes, cached by version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import local_images
+import local_target
+import real_node
+from engine import backend_env, left_after_destroy, pulumi
+from harness import ROOT
+from kube import get, kubectl, remove_namespace_and_its_volumes
+from smoke import api_key, chat
+
+STACK = "dev"
+NAMESPACE = "e2e-real-node-dev"
+POOL = "llama-3-1-8b"
+MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+SERVED_NAME = "llama-3.1-8b"
+# A second revision of the model for the rolling update: a made-up commit, for which
+# the local target writes stand-in weights as it does for the pinned one.
+NEXT_REVISION = hashlib.sha1(b"llm-serving stand-in revision 2").hexdigest()
+# The client during the rollout: one request a second, bounded in count and time.
+ROLLOUT_CLIENT_MAX_REQUESTS = 900
+ROLLOUT_CLIENT_PAUSE_SECONDS = 1.0
+ROLLOUT_TIMEOUT_SECONDS = 900
+
+REQUEST_TIMEOUT_SECONDS = 120
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the real node needs root (CI runs as root)")
+
+
+@pytest.fixture(scope="module")
+def node(cluster):
+    """The real node with vLLM's image, up for this module (left running if it was up)."""
+    was_ready = real_node.node_ready()
+    real_node.up(images=[local_images.VLLM_REF])
+    yield real_node.NODE_NAME
+    if not was_ready:
+        real_node.down()
+
+
+def stack_file(work: Path, revision: str) -> Path:
+    """The dev stack file with a zero-downtime rollout for the pool, pinned at `revision`."""
+    document = yaml.safe_load((ROOT / f"Pulumi.{STACK}.yaml").read_text())
+    config = document["config"]
+    config["llm-serving:pools"][POOL]["rollout"] = {"maxSurge": 1, "maxUnavailable": 0}
+    config["llm-serving:release"]["modelRevisions"][MODEL] = revision
+    path = work / f"Pulumi.{STACK}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def served(node, tmp_path_factory):
+    """The stack, up: what the checks need; destroyed after them."""
+    work = tmp_path_factory.mktemp("real-node-dev")
+    (work / "state").mkdir()
+    env = backend_env(work / "state")
+    committed = yaml.safe_load((ROOT / f"Pulumi.{STACK}.yaml").read_text())
+    first_revision = committed["config"]["llm-serving:release"]["modelRevisions"][MODEL]
+    config_file = work / f"Pulumi.{STACK}.local.yaml"
+    local_target.prepare(stack_file(work, first_revision), NAMESPACE, config_file)
+    local_target.ensure_stack(STACK, env)
+    base = ["-s", STACK, "--config-file", str(config_file)]
+    started = time.monotonic()
+    pulumi(env, "up", "--yes", "--skip-preview", *base)
+    print(f"\n[real node] pulumi up of {STACK} until its pool answers: {time.monotonic() - started:.1f}s")
+    run = {"env": env, "base": base, "work": work, "config_file": config_file}
+    try:
+        yield run
+    finally:
+        pulumi(env, "destroy", "--yes", *base, check=False)
+        remove_namespace_and_its_volumes(NAMESPACE)
+
+
+def service_address() -> tuple[str, int]:
+    service = json.loads(kubectl("get", "service", "-n", NAMESPACE, POOL, "-o", "json"))
+    return service["spec"]["clusterIP"], service["spec"]["ports"][0]["port"]
+
+
+@pytest.fixture(scope="module")
+def key(served) -> str:
+    """The stack's own API key (its RandomPassword), read from the Secret pods read."""
+    stack = local_target.parse(yaml.safe_load(served["config_file"].read_text())["config"])
+    value = api_key(stack)
+    assert value, "the dev stack has API-key auth on"
+    return value
+
+
+def complete(host: str, port: int, key: str | None) -> tuple[int, dict]:
+    """One non-streaming completion: (status, the body as JSON, {} if it is not JSON)."""
+    body = {"model": SERVED_NAME, "prompt": "The platform team", "max_tokens": 4}
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT_SECONDS)
+    try:
+        connection.request("POST", "/v1/completions", json.dumps(body), headers)
+        response = connection.getresponse()
+        raw = response.read()
+        try:
+            return response.status, json.loads(raw)
+        except ValueError:
+            return response.status, {}
+    finally:
+        connection.close()
+
+
+def pool_pods() -> list[dict]:
+    """The pool's pods that are not being deleted."""
+    pods = get("pods", NAMESPACE)
+    return [
+        pod
+        for pod in pods
+        if pod["metadata"]["labels"].get("app.kubernetes.io/instance") == POOL
+        and pod["metadata"]["labels"].get("app.kubernetes.io/component") == "inference"
+        and "deletionTimestamp" not in pod["metadata"]
+    ]
+
+
+def served_revision(pod: dict) -> str:
+    (container,) = [c for c in pod["spec"]["containers"] if c["name"] == "vllm"]
+    args = container["args"]
+    return args[args.index("--revision") + 1]
+
+
+def test_the_pool_answers_through_its_service_with_the_key_and_refuses_without(served, key):
+    host, port = service_address()
+    (pod,) = pool_pods()
+    assert pod["spec"]["nodeName"] == real_node.NODE_NAME
+    status, reply, first_token, total = chat(host, port, SERVED_NAME, key)
+    assert status == 200 and reply and first_token is not None, (status, reply)
+    print(f"\n[real node] streaming chat: first token after {first_token:.2f}s, {total:.2f}s in all")
+    status, body = complete(host, port, key)
+    assert status == 200 and body["choices"][0]["text"], body
+    assert body["model"] == SERVED_NAME
+    status, reply, _, _ = chat(host, port, SERVED_NAME, None)
+    assert status == 401 and "choices" not in reply and "data:" not in reply, (status, reply)
+    status, body = complete(host, port, None)
+    assert status == 401 and "choices" not in body, (status, body)
+    status, body = complete(host, port, "not-" + key)
+    assert status == 401 and "choices" not in body, (status, body)
+
+
+class Client(threading.Thread):
+    """Sends one completion a second until stopped (bounded in count), recording
+    each outcome: an HTTP status, or the connection error."""
+
+    def __init__(self, host: str, port: int, key: str) -> None:
+        super().__init__(daemon=True)
+        self.address, self.key = (host, port), key
+        self.outcomes: list[tuple[float, str]] = []
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        started = time.monotonic()
+        while not self.stopped.is_set() and len(self.outcomes) < ROLLOUT_CLIENT_MAX_REQUESTS:
+            try:
+                status, body = complete(*self.address, self.key)
+                outcome = str(status) if status != 200 or body.get("choices") else "200 without choices"
+            except OSError as error:
+                outcome = f"{type(error).__name__}: {error}"
+            self.outcomes.append((time.monotonic() - started, outcome))
+            self.stopped.wait(ROLLOUT_CLIENT_PAUSE_SECONDS)
+
+
+def test_a_rolling_update_to_a_new_revision_answers_every_request(served, key):
+    (old,) = pool_pods()
+    assert served_revision(old) != NEXT_REVISION
+    # The new revision's stand-in weights, written by the local target as for the first.
+    local_target.prepare(stack_file(served["work"], NEXT_REVISION), NAMESPACE, served["config_file"])
+    client = Client(*service_address(), key)
+    client.start()
+    started = time.monotonic()
+    try:
+        pulumi(
+            served["env"], "up", "--yes", "--skip-preview", *served["base"], timeout=ROLLOUT_TIMEOUT_SECONDS
+        )
+        rolled = time.monotonic() - started
+        # The old pod drains and goes; keep asking until it is gone.
+        kubectl("wait", "-n", NAMESPACE, "--for=delete", f"pod/{old['metadata']['name']}", "--timeout=180s")
+        time.sleep(5)
+    finally:
+        client.stopped.set()
+        client.join(timeout=REQUEST_TIMEOUT_SECONDS + 5)
+    outcomes = client.outcomes
+    failed = [(round(at, 1), outcome) for at, outcome in outcomes if outcome != "200"]
+    print(
+        f"\n[real node] rollout to {NEXT_REVISION[:12]}: {rolled:.1f}s, {len(outcomes)} requests, "
+        f"{len(failed)} not answered"
+    )
+    assert len(outcomes) >= 30, f"the client sent only {len(outcomes)} requests during the rollout"
+    assert failed == [], f"requests not answered during the rollout (seconds in, outcome): {failed[:10]}"
+    (new,) = pool_pods()
+    assert served_revision(new) == NEXT_REVISION and new["spec"]["nodeName"] == real_node.NODE_NAME
+
+
+def test_destroy_leaves_only_the_model_cache(served):
+    pulumi(served["env"], "destroy", "--yes", *served["base"])
+    assert left_after_destroy(NAMESPACE) == {}
+    assert pool_pods() == []
+    claims = [c["metadata"]["name"] for c in get("persistentvolumeclaims", NAMESPACE)]
+    assert claims == ["model-cache"]
+    stack = local_target.parse(yaml.safe_load(served["config_file"].read_text())["config"])
+    snapshots = Path(stack.model_cache.host_path.path) / "hub" / "models--meta-llama--Llama-3.1-8B-Instruct"
+    assert (snapshots / "snapshots" / NEXT_REVISION / "config.json").exists(), "the cached weights are gone"
