@@ -11,8 +11,9 @@ runc, with kube-proxy's Services and kube-router's NetworkPolicy enforcement:
   refuses a pod that is not a declared peer while admitting one that is.
 
 These run a small Python image (the router's, built by scripts/local_images.py) in
-place of vLLM's 4.7 GB one, which `make up` and `make smoke` run for real
-(scripts/smoke.py). They need root (network namespaces, iptables, mounts), as CI has.
+place of vLLM's 4.7 GB one, which tests/test_real_node_serving.py, `make up` and
+`make smoke` run for real. They need root (network namespaces, iptables, mounts), as
+CI has.
 """
 
 from __future__ import annotations
