@@ -132,6 +132,17 @@ def test_router_is_pinned_replicated_protected_and_probed(prod):
     assert service_ports == {"http": 8080, "metrics": 29000}
 
 
+def test_router_waits_for_both_roles_with_their_budget(prod):
+    """The router is Ready only once a prefill and a decode pod are: Pulumi creates it
+    after both roles' Deployments are Ready, and its rollout may take the slower role's
+    model-load budget (not Kubernetes' 600 s default)."""
+    router = prod.one("Deployment", "llama-3-1-8b-router")
+    roles = [prod.one("Deployment", f"llama-3-1-8b-{role}") for role in ("prefill", "decode")]
+    assert {role.urn for role in roles} <= set(router.dependencies)
+    deadlines = [role.inputs["spec"]["progressDeadlineSeconds"] for role in roles]
+    assert router.inputs["spec"]["progressDeadlineSeconds"] == max(deadlines) > 600
+
+
 def test_router_binds_all_interfaces_for_http_and_metrics(prod):
     args = router_args(prod, "llama-3-1-8b")
     assert flag_values(args, "--host") == ["0.0.0.0"]

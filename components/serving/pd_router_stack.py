@@ -241,6 +241,7 @@ class PDRouterStack(pulumi.ComponentResource):
                 failure_threshold=3,
             )
 
+        roles_deadline = max(pool.rollout_deadline_seconds for pool in self.pools.values())
         deployment = k8s.apps.v1.Deployment(
             f"{router_name}-deployment",
             metadata=self._metadata(router_name, labels),
@@ -254,6 +255,9 @@ class PDRouterStack(pulumi.ComponentResource):
                         max_surge=ROUTER_MAX_SURGE, max_unavailable=0
                     ),
                 ),
+                # The router is Ready only once a prefill and a decode pod are: it may
+                # take as long as the slower role's model load.
+                progress_deadline_seconds=roles_deadline,
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=k8s.core.v1.PodSpecArgs(
@@ -295,7 +299,17 @@ class PDRouterStack(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=child,
+            # Created (and updated) after both roles are Ready, so `pulumi up` waits on
+            # the roles' budgets and never times out on the router alone.
+            opts=pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    depends_on=[pool.workload for pool in self.pools.values()],
+                    custom_timeouts=pulumi.CustomTimeouts(
+                        create=f"{roles_deadline}s", update=f"{roles_deadline}s"
+                    ),
+                ),
+            ),
         )
         disruption_budget(
             f"{router_name}-pdb",

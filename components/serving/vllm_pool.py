@@ -155,12 +155,19 @@ class VllmPool(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self)
 
+        # What a workload waiting on this pool's readiness orders itself after, and the
+        # time this pool's rollout may take (its model load budget and a margin).
+        self.rollout_deadline_seconds = startup_timeout_seconds(pool, self.layout) + 600
+        self.workload: pulumi.Resource
         if self.layout.multi_node:
             group_set = self._leader_worker_set(name, scheduling, cache, secrets, child)
+            self.workload = group_set
             workload_name = group_set.metadata.apply(lambda metadata: metadata["name"])
             scale_target = {"api_version": LWS_API_VERSION, "kind": "LeaderWorkerSet"}
         else:
-            workload_name = self._deployment(name, scheduling, cache, secrets, child).metadata.name
+            deployment = self._deployment(name, scheduling, cache, secrets, child)
+            self.workload = deployment
+            workload_name = deployment.metadata.name
             scale_target = {"api_version": "apps/v1", "kind": "Deployment"}
         service = k8s.core.v1.Service(
             f"{name}-service",
@@ -378,7 +385,7 @@ class VllmPool(pulumi.ComponentResource):
         pool = self.spec.pool
         files = self._files(True, secrets)
         # A rollout may wait for a whole model load before it counts as progress.
-        progress_deadline = startup_timeout_seconds(pool, self.layout) + 600
+        progress_deadline = self.rollout_deadline_seconds
         return k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=self._metadata(),
@@ -436,7 +443,7 @@ class VllmPool(pulumi.ComponentResource):
                 worker_files,
             ),
         }
-        timeout = startup_timeout_seconds(pool, self.layout) + 600
+        timeout = self.rollout_deadline_seconds
         return k8s.apiextensions.CustomResource(
             f"{name}-leaderworkerset",
             api_version=LWS_API_VERSION,
