@@ -142,6 +142,12 @@ class CapacityReport:
         """One line per pool with vLLM's memory sum, for the preview log."""
         return [pool.describe() for pool in self.pools.values()]
 
+    def weights_gib(self, pool: str) -> float:
+        """The whole checkpoint one replica loads (GiB): per GPU times the replica's
+        GPUs (`gpus_per_pod` counts a multi-node group's GPUs, all its nodes')."""
+        capacity = self.pools.get(pool)
+        return capacity.weights_gib_per_gpu * capacity.gpus_per_pod if capacity else 0.0
+
     def layout(self, pool: str) -> parallel_layout.PoolLayout:
         """Pods per replica and GPUs per pod: decided once, here, for every component."""
         capacity = self.pools[pool]

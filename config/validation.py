@@ -14,6 +14,7 @@ from config.inventory import check_object_names, check_ports, check_reserved_nam
 from config.release import release_warnings
 from config.security.checks import pod_security_problems, secret_problems, security_warnings
 from config.serving.checks import PoolChecker, pd_stack_problems, serves_something_problems
+from config.serving.startup_budget import prefetch_warnings
 from config.stack import StackConfig
 from config.storage.checks import mount_path_problems, read_write_once_problems
 
@@ -52,4 +53,11 @@ def check_stack(stack: StackConfig, *, has_hf_token: bool) -> CapacityReport:
     warnings += release_warnings(stack)
     if problems:
         raise ConfigError(problems)
-    return CapacityReport(pools=capacities, warnings=warnings)
+    report = CapacityReport(pools=capacities, warnings=warnings)
+    downloading = {
+        key: report.weights_gib(name)
+        for name, pool, key in stack.serving_pool_entries()
+        if pool.source.kind == "huggingFace" and not stack.model_cache.prefetch.enabled
+    }
+    warnings += prefetch_warnings(downloading)
+    return report

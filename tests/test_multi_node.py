@@ -11,6 +11,7 @@ import pytest
 from components.namespace.stack_ownership import OWNER_ANNOTATION
 from config.errors import ConfigError
 from config.loader import parse_stack_config
+from config.serving.startup_budget import derived_startup_seconds
 from harness import ROOT, run_program, stack_file_config
 from schemas import validation_errors
 
@@ -200,11 +201,12 @@ def test_only_leaders_take_traffic_and_the_budget_covers_every_pod(example_run):
     assert "llm-serving.io/group-role" not in pdb["selector"]["matchLabels"]
 
 
-def test_multi_node_loading_gets_an_hour_shared_memory_and_the_network_interfaces(example_run):
+def test_multi_node_loading_gets_its_budget_shared_memory_and_the_network_interfaces(example_run):
     (group_set,) = example_run.of_kind("LeaderWorkerSet")
     leader, worker = _templates(group_set)
     startup = leader["spec"]["containers"][0]["startupProbe"]
-    assert startup["periodSeconds"] * startup["failureThreshold"] == 3600
+    # 382 GiB that every pod downloads itself (no prefetch): far beyond the hour's floor.
+    assert startup["periodSeconds"] * startup["failureThreshold"] == derived_startup_seconds(382, True, True)
     for template in (leader, worker):
         (container,) = template["spec"]["containers"]
         env = {e["name"]: e.get("value") for e in container["env"]}

@@ -57,6 +57,7 @@ class PDRouterStackSpec:
     revisions: dict[str, str | None]  # role -> the model's pinned commit
     image_pull_policy: str
     max_model_len: dict[str, int]  # role -> resolved max model length
+    weights_gib: dict[str, float]  # role -> the checkpoint as loaded (startup budget)
 
 
 def nixl_env(side_channel_port: int) -> list[k8s.core.v1.EnvVarArgs]:
@@ -112,6 +113,7 @@ class PDRouterStack(pulumi.ComponentResource):
                     )
                     + render_kv_transfer_args(config.kv_transfer),
                     component=role,
+                    weights_gib=spec.weights_gib[role],
                     extra_env=nixl_env(config.kv_transfer.side_channel_port),
                     extra_ports=[
                         k8s.core.v1.ContainerPortArgs(

@@ -39,16 +39,13 @@ from components.shared import (
 from components.storage import CacheMount
 from config.serving.parallel_layout import PoolLayout
 from config.serving.sections import PoolConfig
+from config.serving.startup_budget import derived_startup_seconds
 
 CONTAINER_NAME = "vllm"
 PORT_NAME = "http"
 HEALTH_PATH = "/health"
 SHM_VOLUME = "dshm"
 STARTUP_PROBE_PERIOD_SECONDS = 10
-# Loading across nodes (Ray start, every worker joining, each stage reading its
-# share of a model of hundreds of GiB) takes longer than on one node; the default
-# budget of a multi-node pool, unless probes.startupTimeoutSeconds is set.
-MULTI_NODE_STARTUP_TIMEOUT_SECONDS = 3600
 LWS_API_VERSION = "leaderworkerset.x-k8s.io/v1"
 # LWS names its headless Service (the group's DNS) after the LeaderWorkerSet, so the
 # LeaderWorkerSet must not take the name of our Service.
@@ -73,6 +70,8 @@ class VllmPoolSpec:
     extra_ports: list[k8s.core.v1.ContainerPortArgs] = field(default_factory=list)
     # Pods per replica and GPUs per pod; None: one pod of all the replica's GPUs.
     layout: PoolLayout | None = None
+    # The whole checkpoint as loaded (GiB, from sizing): sets the startup budget.
+    weights_gib: float = 0.0
 
     @property
     def pod_layout(self) -> PoolLayout:
@@ -86,15 +85,17 @@ def needs_shared_memory(pool: PoolConfig) -> bool:
     return pool.gpus_per_replica > 1
 
 
-def startup_timeout_seconds(pool: PoolConfig, layout: PoolLayout) -> int:
-    """The configured budget, or the default for the pool's layout."""
-    if layout.multi_node and "startup_timeout_seconds" not in pool.probes.model_fields_set:
-        return max(pool.probes.startup_timeout_seconds, MULTI_NODE_STARTUP_TIMEOUT_SECONDS)
-    return pool.probes.startup_timeout_seconds
+def startup_timeout_seconds(spec: VllmPoolSpec, downloads: bool) -> int:
+    """The configured budget, or one derived from the checkpoint's size, the layout and
+    whether the pod downloads the weights itself (config/serving/startup_budget.py)."""
+    configured = spec.pool.probes.startup_timeout_seconds
+    if configured is not None:
+        return configured
+    return derived_startup_seconds(spec.weights_gib, downloads, spec.pod_layout.multi_node)
 
 
-def startup_failure_threshold(pool: PoolConfig, layout: PoolLayout) -> int:
-    return math.ceil(startup_timeout_seconds(pool, layout) / STARTUP_PROBE_PERIOD_SECONDS)
+def startup_failure_threshold(budget_seconds: int) -> int:
+    return math.ceil(budget_seconds / STARTUP_PROBE_PERIOD_SECONDS)
 
 
 def drain_before_stop(seconds: int) -> k8s.core.v1.LifecycleArgs | None:
@@ -157,7 +158,8 @@ class VllmPool(pulumi.ComponentResource):
 
         # What a workload waiting on this pool's readiness orders itself after, and the
         # time this pool's rollout may take (its model load budget and a margin).
-        self.rollout_deadline_seconds = startup_timeout_seconds(pool, self.layout) + 600
+        self.startup_budget_seconds = startup_timeout_seconds(spec, self.downloads)
+        self.rollout_deadline_seconds = self.startup_budget_seconds + 600
         self.workload: pulumi.Resource
         if self.layout.multi_node:
             group_set = self._leader_worker_set(name, scheduling, cache, secrets, child)
@@ -293,7 +295,9 @@ class VllmPool(pulumi.ComponentResource):
             security_context=self.security.container_context,
             volume_mounts=self._volume_mounts(cache, files),
             # Liveness and readiness only start once the model has loaded.
-            startup_probe=_probe(STARTUP_PROBE_PERIOD_SECONDS, startup_failure_threshold(pool, self.layout)),
+            startup_probe=_probe(
+                STARTUP_PROBE_PERIOD_SECONDS, startup_failure_threshold(self.startup_budget_seconds)
+            ),
             readiness_probe=_probe(pool.probes.readiness_period_seconds, 3),
             liveness_probe=_probe(
                 pool.probes.liveness_period_seconds, pool.probes.liveness_failure_threshold

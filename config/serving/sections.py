@@ -77,10 +77,11 @@ class ServiceConfig(Section):
 
 
 class ProbeConfig(Section):
-    # Model download and load can take half an hour for large models; the
-    # startupProbe holds liveness off until then.
+    # Model download and load can take hours for large models; the startupProbe holds
+    # liveness off until then. Unset: derived from the model's size and whether the pod
+    # downloads it (config/serving/startup_budget.py).
     # Bounded so that the derived failureThreshold and progressDeadlineSeconds stay int32.
-    startup_timeout_seconds: Int32 = Field(default=1800, ge=60, le=7 * 24 * 3600)
+    startup_timeout_seconds: Int32 | None = Field(default=None, ge=60, le=7 * 24 * 3600)
     readiness_period_seconds: Int32 = Field(default=5, ge=1, le=3600)
     liveness_period_seconds: Int32 = Field(default=10, ge=1, le=3600)
     liveness_failure_threshold: Int32 = Field(default=3, ge=1, le=1000)
