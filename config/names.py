@@ -57,6 +57,8 @@ HF_HOME_ENV = "HF_HOME"
 HF_HUB_OFFLINE_ENV = "HF_HUB_OFFLINE"
 NIXL_SIDE_CHANNEL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
 NIXL_SIDE_CHANNEL_PORT_ENV = "VLLM_NIXL_SIDE_CHANNEL_PORT"
+# UCX (NIXL's transport) listens for KV data over TCP only in this range (UCX 1.10+).
+UCX_TCP_PORT_RANGE_ENV = "UCX_TCP_PORT_RANGE"
 # Model-server pods run on a read-only root: a writable HOME and /tmp (emptyDirs), and
 # these variables pointing each library there (components/security/pod_security.py).
 # A home no image ships: mounted empty, owned by fsGroup.
@@ -104,6 +106,7 @@ GENERATED_ENV: dict[str, str] = {
     HF_HUB_OFFLINE_ENV: "llm-serving:modelCache.prefetch.enabled or pools.<name>.source (served offline)",
     NIXL_SIDE_CHANNEL_HOST_ENV: "(always the pod IP)",
     NIXL_SIDE_CHANNEL_PORT_ENV: "pdStacks.<name>.kvTransfer.sideChannelPort",
+    UCX_TCP_PORT_RANGE_ENV: "pdStacks.<name>.kvTransfer.ucxPortRange",
     HF_TOKEN_PATH_ENV: "llm-serving:hfToken or huggingFace.existingSecret (mounted as a file)",
     **{name: "llm-serving:podSecurity (scratch and caches on a read-only root)" for name in CACHE_ENV},
     **{name: "(telemetry stays off)" for name in NO_TELEMETRY_ENV},

@@ -112,6 +112,8 @@ def port_matches(rule_ports: list | None, port: int, target_ports: dict) -> bool
             number = target_ports.get(number)
         if number is None or number == port:
             return True
+        if isinstance(number, int) and number <= port <= entry.get("endPort", number):
+            return True
     return False
 
 
@@ -346,3 +348,22 @@ def test_object_storage_egress_is_added_for_downloading_pods_only():
         )
         assert network.reaches(pod, minio, 9000) == downloads, pod.name
         assert not network.reaches(pod, minio, 9001), pod.name
+
+
+def test_prefill_and_decode_reach_each_others_ucx_range_and_nothing_else_does():
+    """The KV data moves over UCX, which listens only in kvTransfer.ucxPortRange
+    (UCX_TCP_PORT_RANGE); either role may dial the other, nobody else may."""
+    run = run_program(stack_file_config(ROOT / "Pulumi.prod.yaml"))
+    network = Network(run.manifests_of_kind("NetworkPolicy"))
+    pods = stack_pods(run)
+    roles = {pod.labels[COMPONENT]: pod for pod in pods if pod.labels[COMPONENT] in ("prefill", "decode")}
+    router = next(pod for pod in pods if pod.labels[COMPONENT] == "router")
+    for source, target in ((roles["prefill"], roles["decode"]), (roles["decode"], roles["prefill"])):
+        assert network.reaches(source, target, 20000) and network.reaches(source, target, 20199)
+        assert not network.reaches(source, target, 20200) and not network.reaches(source, target, 19999)
+        assert not network.reaches(router, target, 20000)
+        assert not any(network.reaches(outsider, target, 20000) for outsider in (TRAEFIK, *IMPOSTORS))
+    for role in ("prefill", "decode"):
+        (deployment,) = [d for d in run.of_kind("Deployment") if d.inputs["metadata"]["name"].endswith(role)]
+        (vllm,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+        assert {"name": "UCX_TCP_PORT_RANGE", "value": "20000-20199"} in vllm["env"]

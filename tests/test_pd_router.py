@@ -398,6 +398,26 @@ def test_pd_stack_names_leave_room_for_role_suffixes():
     assert "<name>-prefill" in error_of(values)
 
 
+@pytest.mark.parametrize(
+    ("ucx", "fragment"),
+    [
+        ("20000", "FIRST-LAST"),
+        ("20199-20000", "FIRST <= LAST"),
+        ("40000-40199", "ephemeral range"),
+        ("20000-20009", "holds 10 ports, but a pod opens 80 UCX listeners"),
+        ("5500-5799", "includes kvTransfer.sideChannelPort 5600"),
+        ("7900-8199", "includes prefill.service.port 8000"),
+    ],
+)
+def test_a_ucx_port_range_that_cannot_carry_the_transfer_fails_with_the_fix(ucx, fragment):
+    values = pd_values()
+    values["pdStacks"]["chat"]["kvTransfer"] = {"ucxPortRange": ucx}
+    values["pdStacks"]["chat"]["decode"]["tensorParallelSize"] = 8
+    message = error_of(values)
+    assert "llm-serving:pdStacks.chat.kvTransfer.ucxPortRange" in message
+    assert fragment in message and ucx in message
+
+
 def test_a_stack_with_nothing_to_serve_fails():
     message = error_of({"gpu": {"products": ["NVIDIA-L40"]}})
     assert "llm-serving:pools" in message and "pdStacks" in message

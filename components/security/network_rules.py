@@ -19,6 +19,7 @@ from components.security.traffic import (
     MODEL_HUB,
     OBJECT_STORAGE,
     PROMETHEUS,
+    ServedPort,
     Workload,
 )
 from config.security.sections import EgressRule, NetworkPolicyConfig, PeerSelector
@@ -43,9 +44,13 @@ def _peer(selector: PeerSelector) -> k8s.networking.v1.NetworkPolicyPeerArgs:
     )
 
 
-def _tcp(port: int | None) -> list[k8s.networking.v1.NetworkPolicyPortArgs] | None:
-    """One TCP port, or None: every port."""
-    return None if port is None else [k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)]
+def _tcp(served: ServedPort) -> list[k8s.networking.v1.NetworkPolicyPortArgs] | None:
+    """One TCP port or a range of them (endPort), or None: every port."""
+    if served.port is None:
+        return None
+    return [
+        k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=served.port, end_port=served.end_port)
+    ]
 
 
 def _egress_to(rule: EgressRule) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
@@ -128,18 +133,18 @@ def network_policy_specs(
     for workload in workloads:
         ingress = [
             # No `from`: every source (the edge's own port).
-            k8s.networking.v1.NetworkPolicyIngressRuleArgs(ports=_tcp(served.port))
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(ports=_tcp(served))
             for served in workload.ports
             if ANYONE in served.callers
         ]
         ingress += [
-            k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=_tcp(served.port))
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=_tcp(served))
             for served in workload.ports
             if ANYONE not in served.callers and (peers := caller_peers(served.callers))
         ]
         # The other end of every ingress rule above whose caller is this workload.
         egress = [
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_in_namespace(target)], ports=_tcp(served.port))
+            k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_in_namespace(target)], ports=_tcp(served))
             for target in workloads
             for served in target.ports
             if workload.name in served.callers

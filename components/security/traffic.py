@@ -30,6 +30,8 @@ class ServedPort:
     name: str
     port: int | None
     callers: frozenset[str]
+    # The last port of a range starting at `port` (NetworkPolicy's endPort), or None.
+    end_port: int | None = None
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,13 @@ from components.storage import CacheMount
 from config import names
 from config.names import PD_ROLES, role_pool_name
 from config.serving.router_args import RoleEndpoint, render_router_args
-from config.serving.sections import PDStackConfig
+from config.serving.sections import KvTransferConfig, PDStackConfig
 from config.serving.vllm_args import render_kv_transfer_args, render_vllm_args
 
 ROUTER_CONTAINER = "router"
 METRICS_PORT_NAME = "metrics"
 NIXL_PORT_NAME = "nixl"
+UCX_PORT_NAME = "ucx"
 ROUTER_MAX_SURGE = 1
 # Inside the default 30 s grace period: what a replaced router pod keeps serving while
 # Services and ingress drop it (see VllmPool's rollout.drainSeconds).
@@ -60,9 +61,10 @@ class PDRouterStackSpec:
     weights_gib: dict[str, float]  # role -> the checkpoint as loaded (startup budget)
 
 
-def nixl_env(side_channel_port: int) -> list[k8s.core.v1.EnvVarArgs]:
+def nixl_env(transfer: KvTransferConfig) -> list[k8s.core.v1.EnvVarArgs]:
     """NIXL's side channel listens on the pod IP (its default, localhost, is unreachable
-    from the peer pod)."""
+    from the peer pod); UCX, which carries the KV data, listens only in the stack's port
+    range (by default the OS picks any port, which no NetworkPolicy could admit)."""
     return [
         k8s.core.v1.EnvVarArgs(
             name=names.NIXL_SIDE_CHANNEL_HOST_ENV,
@@ -70,7 +72,8 @@ def nixl_env(side_channel_port: int) -> list[k8s.core.v1.EnvVarArgs]:
                 field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="status.podIP")
             ),
         ),
-        k8s.core.v1.EnvVarArgs(name=names.NIXL_SIDE_CHANNEL_PORT_ENV, value=str(side_channel_port)),
+        k8s.core.v1.EnvVarArgs(name=names.NIXL_SIDE_CHANNEL_PORT_ENV, value=str(transfer.side_channel_port)),
+        k8s.core.v1.EnvVarArgs(name=names.UCX_TCP_PORT_RANGE_ENV, value=transfer.ucx_port_range),
     ]
 
 
@@ -114,7 +117,7 @@ class PDRouterStack(pulumi.ComponentResource):
                     + render_kv_transfer_args(config.kv_transfer),
                     component=role,
                     weights_gib=spec.weights_gib[role],
-                    extra_env=nixl_env(config.kv_transfer.side_channel_port),
+                    extra_env=nixl_env(config.kv_transfer),
                     extra_ports=[
                         k8s.core.v1.ContainerPortArgs(
                             name=NIXL_PORT_NAME, container_port=config.kv_transfer.side_channel_port
@@ -142,16 +145,20 @@ class PDRouterStack(pulumi.ComponentResource):
 
     def traffic(self, router_callers: frozenset[str] = frozenset()) -> list[Workload]:
         """Clients (and `router_callers`, e.g. a gateway's proxy) call the router; the
-        router calls both roles; each role reaches the
-        other's NIXL side channel (the handshake goes decode -> prefill in vLLM's
-        NixlConnector, and both roles run kv_both); Prometheus scrapes all three."""
+        router calls both roles; each role reaches the other's NIXL side channel (the
+        handshake goes decode -> prefill in vLLM's NixlConnector, and both roles run
+        kv_both) and its UCX port range (which side dials depends on the addresses);
+        Prometheus scrapes all three."""
         config = self.spec.config
         side_channel = config.kv_transfer.side_channel_port
+        first, last = config.kv_transfer.ucx_ports
         roles = {}
         for role, pool in self.pools.items():
             (other,) = [p.spec.name for r, p in self.pools.items() if r != role]
-            nixl = ServedPort(NIXL_PORT_NAME, side_channel, frozenset({other}))
-            roles[role] = pool.traffic(frozenset({self.router_name}), (nixl,))
+            peers = frozenset({other})
+            nixl = ServedPort(NIXL_PORT_NAME, side_channel, peers)
+            ucx = ServedPort(UCX_PORT_NAME, first, peers, end_port=last)
+            roles[role] = pool.traffic(frozenset({self.router_name}), (nixl, ucx))
         router = Workload(
             self.router_name,
             self.router_selector,

@@ -18,7 +18,7 @@ from config.names import MULTI_NODE_ENV, PD_ROLES
 from config.placement.gpu_support import unsupported_settings
 from config.serving import parallel_layout
 from config.serving.router_args import router_extra_args_problems
-from config.serving.sections import PoolConfig
+from config.serving.sections import PDStackConfig, PoolConfig
 from config.serving.vllm_args import extra_args_problems, flag_name
 from config.stack import StackConfig
 from config.storage.checks import CacheUser
@@ -50,6 +50,42 @@ def serves_something_problems(stack: StackConfig) -> list[Problem]:
     ]
 
 
+# UCX listeners a pod opens for NIXL 0.9: 5 workers per GPU, each on eth0 and lo.
+UCX_LISTENERS_PER_GPU = 10
+
+
+def ucx_port_problems(key: str, pd_stack: PDStackConfig) -> list[Problem]:
+    """The UCX range must hold every listener of the larger role and clash with no
+    other port of the pods (vLLM's API, NIXL's side channel)."""
+    transfer = pd_stack.kv_transfer
+    first, last = transfer.ucx_ports
+    size = last - first + 1
+    needed = max(getattr(pd_stack, role).gpus_per_pod for role in PD_ROLES) * UCX_LISTENERS_PER_GPU
+    range_key = f"{key}.kvTransfer.ucxPortRange"
+    if size < needed:
+        return [
+            Problem(
+                range_key,
+                transfer.ucx_port_range,
+                f"holds {size} ports, but a pod opens {needed} UCX listeners "
+                f"({UCX_LISTENERS_PER_GPU} per GPU) and UCX retries forever once the range is full",
+                f"widen it to at least {needed} ports, e.g. {first}-{first + 2 * needed - 1}",
+            )
+        ]
+    taken = {"kvTransfer.sideChannelPort": transfer.side_channel_port}
+    taken |= {f"{role}.service.port": getattr(pd_stack, role).service.port for role in PD_ROLES}
+    return [
+        Problem(
+            range_key,
+            transfer.ucx_port_range,
+            f"includes {name} {port}",
+            f"move the range off {port}",
+        )
+        for name, port in taken.items()
+        if first <= port <= last
+    ]
+
+
 def pd_stack_problems(stack: StackConfig) -> list[Problem]:
     """Rules that make a prefill/decode stack impossible to mis-wire."""
     problems = []
@@ -76,6 +112,7 @@ def pd_stack_problems(stack: StackConfig) -> list[Problem]:
                     "use the same servedModelName in both roles",
                 )
             )
+        problems += ucx_port_problems(key, pd_stack)
         for role in PD_ROLES:
             pool: PoolConfig = getattr(pd_stack, role)
             if pool.block_size is not None and pool.block_size != pd_stack.block_size:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
@@ -433,6 +434,32 @@ class KvTransferConfig(Section):
 
     connector: Literal["NixlConnector"] = "NixlConnector"
     side_channel_port: Port = 5600
+    # The ports UCX (NIXL's transport) listens on for the KV data over TCP
+    # (UCX_TCP_PORT_RANGE, UCX 1.10+); otherwise the OS picks any port, and no
+    # NetworkPolicy could admit the transfer. Per pod NIXL 0.9 opens 5 UCX workers per
+    # GPU, each listening on every interface (eth0 and lo): 80 ports at TP 8, so 200
+    # leaves headroom (UCX retries forever when the range is full). Below 32768, out of
+    # Linux's ephemeral range.
+    ucx_port_range: str = "20000-20199"
+
+    @property
+    def ucx_ports(self) -> tuple[int, int]:
+        first, _, last = self.ucx_port_range.partition("-")
+        return int(first), int(last or first)
+
+    @field_validator("ucx_port_range")
+    @classmethod
+    def _port_range(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{1,5})-(\d{1,5})", value.strip())
+        if not match:
+            raise ValueError(f"{value!r} is not a port range: write FIRST-LAST, e.g. 20000-20199")
+        first, last = int(match.group(1)), int(match.group(2))
+        if not 1024 <= first <= last <= 32767:
+            raise ValueError(
+                f"{value!r}: ports must satisfy 1024 <= FIRST <= LAST <= 32767 (below Linux's "
+                "ephemeral range, where outgoing connections would take them)"
+            )
+        return f"{first}-{last}"
 
 
 class PDStackConfig(Section):
