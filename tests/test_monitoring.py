@@ -295,7 +295,8 @@ def test_dashboard_uids_stay_within_grafanas_limit():
 # --- the alerts fire on real series, and only above their thresholds --------------
 
 LLAMA = 'namespace="llm-serving-test",service="llama-3-1-8b-decode",pod="decode-0",model_name="m"'
-ROUTER = 'namespace="llm-serving-test",service="llama-3-1-8b-router",pod="router-0",route="/v1/completions"'
+ROUTER_POD = 'namespace="llm-serving-test",service="llama-3-1-8b-router",pod="router-0"'
+ROUTER = f'{ROUTER_POD},route="/v1/completions"'
 DEPLOYMENT = 'namespace="llm-serving-test",deployment="llama-3-1-8b-decode"'
 OUT = '{namespace="llm-serving-test",service="llama-3-1-8b-decode"}'
 
@@ -338,17 +339,20 @@ ALERT_CASES = [
     _case(
         "VllmRouterErrorRateHigh",
         [
-            (f"vllm_router_requests_total{{{ROUTER}}}", "0+100x30"),
-            (f'vllm_router_request_errors_total{{{ROUTER},error_type="backend"}}', "0+10x30"),
+            (f"vllm_router_pd_requests_total{{{ROUTER}}}", "0+100x30"),
+            # Failures from a prefill worker and a decode worker; no selection errors
+            # (that counter has no series at all, as on a router that never had one).
+            (f'vllm_router_pd_prefill_errors_total{{{ROUTER_POD},worker="http://10.0.0.1:8000"}}', "0+6x30"),
+            (f'vllm_router_pd_decode_errors_total{{{ROUTER_POD},worker="http://10.0.0.2:8000"}}', "0+4x30"),
         ],
-        0.09999999999999999,  # 10 errors / 100 requests, as the double promtool computes
+        0.1,  # (6 + 4) errors / 100 requests
         '{namespace="llm-serving-test",service="llama-3-1-8b-router"}',
     ),
     _case(
         "VllmRouterErrorRateHigh",
         [
-            (f"vllm_router_requests_total{{{ROUTER}}}", "0+100x30"),
-            (f'vllm_router_request_errors_total{{{ROUTER},error_type="backend"}}', "0+1x30"),
+            (f"vllm_router_pd_requests_total{{{ROUTER}}}", "0+100x30"),
+            (f'vllm_router_pd_errors_total{{{ROUTER_POD},error_type="server_selection"}}', "0+1x30"),
         ],
         None,
     ),

@@ -209,10 +209,15 @@ def router_dashboard(namespace: str, target: ScrapeTarget) -> dict:
         )
         .with_panel(
             _timeseries(
-                "Errors by type",
+                "Errors by stage",
                 "reqps",
-                "Router errors per second by error type.",
-                _query(promql.rate(scope, m.ROUTER_REQUEST_ERRORS, "error_type"), "{{error_type}}"),
+                "Failed requests per second: no prefill/decode pair to pick (by type), or an "
+                "error from a prefill or a decode worker (by worker).",
+                _query(
+                    promql.rate(scope, m.ROUTER_SELECTION_ERRORS, "error_type"), "selection: {{error_type}}"
+                ),
+                _query(promql.rate(scope, m.ROUTER_PREFILL_ERRORS, "worker"), "prefill {{worker}}"),
+                _query(promql.rate(scope, m.ROUTER_DECODE_ERRORS, "worker"), "decode {{worker}}"),
             )
         )
     )

@@ -23,10 +23,18 @@ TIME_TO_FIRST_TOKEN = "vllm:time_to_first_token_seconds"
 INTER_TOKEN_LATENCY = "vllm:inter_token_latency_seconds"
 E2E_REQUEST_LATENCY = "vllm:e2e_request_latency_seconds"
 
-# vllm-router, scraped from its metrics port.
-ROUTER_REQUESTS = "vllm_router_requests_total"
-ROUTER_REQUEST_ERRORS = "vllm_router_request_errors_total"
-ROUTER_REQUEST_DURATION = "vllm_router_request_duration_seconds"
+# vllm-router in prefill/decode mode (every router we deploy), scraped from its metrics
+# port: vllm-router 0.1.17 src/metrics.rs, recorded in src/routers/http/
+# vllm_pd_router.rs. The regular-mode names (vllm_router_requests_total, ...) are never
+# exported by a P/D router, and vllm_router_request_duration_seconds by none at all.
+# Requests count successes and failures alike; a failure is counted once, in one of
+# the three error counters (no server to pick, a prefill error, a decode error).
+ROUTER_REQUESTS = "vllm_router_pd_requests_total"  # {route}
+ROUTER_REQUEST_DURATION = "vllm_router_pd_request_duration_seconds"  # {route}
+ROUTER_SELECTION_ERRORS = "vllm_router_pd_errors_total"  # {error_type}
+ROUTER_PREFILL_ERRORS = "vllm_router_pd_prefill_errors_total"  # {worker}
+ROUTER_DECODE_ERRORS = "vllm_router_pd_decode_errors_total"  # {worker}
+ROUTER_ERRORS = (ROUTER_SELECTION_ERRORS, ROUTER_PREFILL_ERRORS, ROUTER_DECODE_ERRORS)
 
 # The endpoint picker (GAIE v1.5.0 pkg/epp/metrics/metrics.go; site-src/guides/
 # metrics-and-observability.md), scraped from its metrics port.
@@ -82,14 +90,23 @@ VLLM_EXPORTED = {
         for suffix in ("_bucket", "_sum", "_count")
     ),
 }
+# What a P/D router exports (vllm-router 0.1.17 src/metrics.rs, the P/D and shared
+# metrics; the kv_aware policy's and program scheduling's left out).
 ROUTER_EXPORTED = {
-    "vllm_router_requests_total",
-    "vllm_router_request_errors_total",
-    "vllm_router_retries_total",
-    "vllm_router_retries_exhausted_total",
+    "vllm_router_pd_requests_total",
+    "vllm_router_pd_prefill_requests_total",
+    "vllm_router_pd_decode_requests_total",
+    "vllm_router_pd_errors_total",
+    "vllm_router_pd_prefill_errors_total",
+    "vllm_router_pd_decode_errors_total",
+    "vllm_router_pd_body_over_limit_total",
+    "vllm_router_pd_prefill_occupancy",
+    "vllm_router_pd_active_prefill_tokens",
+    "vllm_router_pd_pending_decode_requests",
+    "vllm_router_pd_active_decode_requests",
     "vllm_router_cb_state",
     "vllm_router_worker_health",
-    *(f"vllm_router_request_duration_seconds{suffix}" for suffix in ("_bucket", "_sum", "_count")),
+    *(f"vllm_router_pd_request_duration_seconds{suffix}" for suffix in ("_bucket", "_sum", "_count")),
 }
 KUBE_STATE_EXPORTED = {
     DEPLOYMENT_READY_REPLICAS,

@@ -72,5 +72,15 @@ def prefix_cache_hit_rate(scope: Scope, by: str = "") -> str:
     return ratio(rate(scope, m.PREFIX_CACHE_HITS, by), rate(scope, m.PREFIX_CACHE_QUERIES, by))
 
 
+def router_errors(scope: Scope, by: str = "") -> str:
+    """Failed requests per second, from the router's three error counters. Joined with
+    `or`, not `+`: a counter never incremented has no series (a `+` would then be
+    empty), and the counters' series never share a label set (error_type on one,
+    distinct worker URLs, prefill's and decode's, on the others)."""
+    grouping = f" by ({by})" if by else ""
+    rates = " or ".join(f"rate({scope.select(metric)}[{RATE_WINDOW}])" for metric in m.ROUTER_ERRORS)
+    return f"sum{grouping} ({rates})"
+
+
 def router_error_ratio(scope: Scope, by: str = "") -> str:
-    return ratio(rate(scope, m.ROUTER_REQUEST_ERRORS, by), rate(scope, m.ROUTER_REQUESTS, by))
+    return ratio(router_errors(scope, by), rate(scope, m.ROUTER_REQUESTS, by))
