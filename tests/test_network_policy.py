@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from config.loader import parse_stack_config
 from harness import ROOT, ProgramRun, run_program, stack_file_config
 from harness import STACK_NAMESPACE as NAMESPACE
 
@@ -367,3 +368,21 @@ def test_prefill_and_decode_reach_each_others_ucx_range_and_nothing_else_does():
         (deployment,) = [d for d in run.of_kind("Deployment") if d.inputs["metadata"]["name"].endswith(role)]
         (vllm,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
         assert {"name": "UCX_TCP_PORT_RANGE", "value": "20000-20199"} in vllm["env"]
+
+
+def test_a_stack_without_ingress_or_gateway_is_told_who_may_call_it():
+    """Prod renders no Ingress: the default callers (k3s's Traefik) would never call its
+    router, so preview says which key names the real callers."""
+
+    def warnings(config: dict) -> list[str]:
+        values = {key.removeprefix("llm-serving:"): value for key, value in config.items()}
+        return [w for w in parse_stack_config(values, has_hf_token=True)[1].warnings if "clients" in w]
+
+    prod = copy.deepcopy(stack_file_config(ROOT / "Pulumi.prod.yaml"))
+    (warning,) = warnings(prod)
+    assert warning.startswith("llm-serving:networkPolicy.clients: left at its default")
+    assert "renders no Ingress" in warning
+    prod["llm-serving:networkPolicy"] = {"clients": {"namespaces": ["apps"]}}
+    assert warnings(prod) == []
+    assert warnings(stack_file_config(ROOT / "Pulumi.dev.yaml")) == []
+    assert warnings(stack_file_config(ROOT / "examples" / "llm-d-gateway.yaml")) == []

@@ -29,17 +29,38 @@ def pod_security_problems(stack: StackConfig) -> list[Problem]:
 
 
 def security_warnings(stack: StackConfig) -> list[str]:
-    """Say so when pods run as root because the storage needs it (never silently)."""
+    """Say so when pods run as root because the storage needs it, and when the
+    NetworkPolicy admits callers that the stack itself never puts in front of its
+    endpoints (never silently)."""
+    warnings = []
     security = stack.pod_security
     if security.run_as_root is None and security.runs_as_root(stack.model_cache.mode):
-        return [
+        warnings.append(
             "pods run as root: the hostPath model cache is a node directory kubelet creates "
             "owned by root (fsGroup does not apply to hostPath). To run as UID "
             f"{security.run_as_user}: on the node, `install -d -o {security.run_as_user} "
             f"-g {security.fs_group} {stack.model_cache.host_path.path}`, then set "
             "llm-serving:podSecurity.runAsRoot: false"
-        ]
-    return []
+        )
+    return warnings + unreachable_endpoint_warnings(stack)
+
+
+def unreachable_endpoint_warnings(stack: StackConfig) -> list[str]:
+    """The default callers are the Traefik pods of k3s's kube-system, the ingress
+    controller an Ingress of this stack would use. A stack that renders no Ingress and
+    no gateway route leaves its endpoints to whoever `networkPolicy.clients` names: by
+    default nobody in a cluster without that Traefik (seed 001's prod, say)."""
+    policy = stack.network_policy
+    if not policy.enabled or "clients" in policy.model_fields_set:
+        return []
+    if stack.ingress.enabled or stack.inference_gateway.routes:
+        return []
+    return [
+        "llm-serving:networkPolicy.clients: left at its default, the Traefik pods in kube-system, "
+        "but this stack renders no Ingress and no gateway route for them to call through: only "
+        "those pods may reach its endpoints. Set llm-serving:networkPolicy.clients to the pods "
+        "that call it (e.g. {namespaces: [my-apps]}, or podLabels), or enable llm-serving:ingress"
+    ]
 
 
 def secret_problems(stack: StackConfig, has_hf_token: bool) -> list[Problem]:
