@@ -52,6 +52,9 @@ API_KEY_ENV = "VLLM_API_KEY"
 # vllm-router 0.1.17's P/D router sends its workers `Bearer $OPENAI_API_KEY`
 # (src/routers/http/vllm_pd_router.rs); without it every completion is a 401.
 ROUTER_WORKER_KEY_ENV = "OPENAI_API_KEY"
+# Where the router (its binary, vllm-router src/main.rs) checks each client's bearer token:
+# a comma-separated list of URLs, one GET each with the client's Authorization header.
+ROUTER_KEY_VALIDATION_ENV = "API_KEY_VALIDATION_URLS"
 HF_HOME_ENV = "HF_HOME"
 # Pools served from a directory or a prefetched hub cache never call the hub.
 HF_HUB_OFFLINE_ENV = "HF_HUB_OFFLINE"

@@ -132,6 +132,27 @@ def test_router_is_pinned_replicated_protected_and_probed(prod):
     assert service_ports == {"http": 8080, "metrics": 29000}
 
 
+def test_the_router_checks_each_client_key_with_a_prefill_worker(prod):
+    """vllm-router's --api-key checks nothing coming in: the router is told to validate
+    client tokens against the prefill Service's /v1/models, which vLLM answers 200
+    only for the stack's key (and which the router's NetworkPolicy already admits)."""
+    env = {e["name"]: e for e in container(prod.one("Deployment", "llama-3-1-8b-router"), "router")["env"]}
+    url = env["API_KEY_VALIDATION_URLS"]["value"]
+    assert url == "http://llama-3-1-8b-prefill.llm-serving-test.svc.cluster.local:8000/v1/models"
+    assert env["OPENAI_API_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "VLLM_API_KEY"
+
+
+def test_edge_key_checks_leave_the_router_open_and_preview_says_so():
+    config = copy.deepcopy(stack_file_config(ROOT / "Pulumi.prod.yaml"))
+    config[PD]["llama-3-1-8b"]["router"]["clientKeys"] = "edge"
+    values = {key.removeprefix("llm-serving:"): value for key, value in config.items()}
+    _, report = parse_stack_config(values, has_hf_token=True)
+    assert any("router.clientKeys: edge" in warning for warning in report.warnings)
+    run = run_program(config)
+    env = {e["name"] for e in container(run.one("Deployment", "llama-3-1-8b-router"), "router")["env"]}
+    assert "API_KEY_VALIDATION_URLS" not in env and "OPENAI_API_KEY" in env
+
+
 def test_router_waits_for_both_roles_with_their_budget(prod):
     """The router is Ready only once a prefill and a decode pod are: Pulumi creates it
     after both roles' Deployments are Ready, and its rollout may take the slower role's

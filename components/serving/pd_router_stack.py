@@ -213,6 +213,19 @@ class PDRouterStack(pulumi.ComponentResource):
 
         return pulumi.Output.from_input(self.spec.namespace).apply(render)
 
+    def _key_validation_env(self) -> k8s.core.v1.EnvVarArgs:
+        """The router asks the prefill role's Service for /v1/models with each new
+        client token (and caches the answer): vLLM answers 200 only to the stack's key,
+        so a request without it gets the router's 401. The router already reaches that
+        port (NetworkPolicy); read by the router's binary (src/main.rs), which the
+        upstream image runs, as its --api-key-validation-urls fallback."""
+        prefill = self.pools["prefill"]
+        port = prefill.spec.pool.service.port
+        url = pulumi.Output.from_input(self.spec.namespace).apply(
+            lambda namespace: in_cluster_url(prefill.spec.name, namespace, port) + "/v1/models"
+        )
+        return k8s.core.v1.EnvVarArgs(name=names.ROUTER_KEY_VALIDATION_ENV, value=url)
+
     def _rbac(
         self, router_name: str, labels: dict[str, str], child: pulumi.ResourceOptions
     ) -> k8s.core.v1.ServiceAccount:
@@ -241,6 +254,8 @@ class PDRouterStack(pulumi.ComponentResource):
         # and OPENAI_API_KEY, which the P/D router presents to the workers.
         key_env = [names.API_KEY_ENV, names.ROUTER_WORKER_KEY_ENV] if secrets.api_key else []
         env = [*scratch.env, *(secrets.api_key.env(name) for name in key_env)]
+        if secrets.api_key and router.client_keys == "validate":
+            env.append(self._key_validation_env())
 
         def probe(path: str, period: int) -> k8s.core.v1.ProbeArgs:
             return k8s.core.v1.ProbeArgs(

@@ -42,6 +42,14 @@ def security_warnings(stack: StackConfig) -> list[str]:
             f"-g {security.fs_group} {stack.model_cache.host_path.path}`, then set "
             "llm-serving:podSecurity.runAsRoot: false"
         )
+    if stack.auth.enabled:
+        warnings += [
+            f"llm-serving:pdStacks.{name}.router.clientKeys: edge: the router serves every request "
+            "that reaches it, key or not; only safe behind a gateway or ingress that checks the key "
+            "(the default, validate, has the router check each client's key with a prefill worker)"
+            for name, pd_stack in stack.pd_stacks.items()
+            if pd_stack.router.client_keys == "edge"
+        ]
     return warnings + unreachable_endpoint_warnings(stack)
 
 

@@ -414,6 +414,13 @@ class RouterConfig(Section):
     discovery: Literal["pods", "services"] = "pods"
     intra_node_data_parallel_size: Int32 | None = Field(default=None, ge=1, le=64)
     request_timeout_seconds: Int32 = Field(default=1800, ge=1)
+    # Who checks a client's API key (with llm-serving:auth on). vllm-router checks none
+    # by itself (--api-key is only what it presents to workers): "validate" has it ask a
+    # prefill worker's /v1/models with the client's token for each new token (vLLM
+    # answers 200 only to the stack's key); "edge" leaves it to whatever stands in
+    # front (a gateway or ingress that authenticates), and the router serves anyone
+    # who reaches it.
+    client_keys: Literal["validate", "edge"] = "validate"
     resources: PodResources = Field(default_factory=lambda: PodResources(cpu="2", memory="4Gi"))
     service: ServiceConfig = Field(default_factory=lambda: ServiceConfig(port=8080))
     disruption_budget: DisruptionBudgetConfig = Field(default_factory=DisruptionBudgetConfig)
