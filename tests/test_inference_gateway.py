@@ -5,6 +5,7 @@ endpoint picker's real flag parser (built by scripts/tools.sh) on our arguments.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -283,3 +284,17 @@ def test_the_pickers_parser_rejects_a_wrong_flag(tmp_path):
     """The check above can fail: an unknown flag is refused by the parser."""
     result = run_epp(["--pool-name", POOL, "--no-such-flag"], tmp_path)
     assert result.returncode != 0 and "unknown flag" in result.stdout + result.stderr
+
+
+def test_the_gateway_proxy_reaches_its_control_plane_whether_installed_here_or_not(gateway_run):
+    """The proxies get their configuration over xDS from the implementation's controller
+    (agentgateway-system by default); the example uses an implementation that was there
+    before (install: false), as most clusters do."""
+    (policy,) = [
+        p for p in gateway_run.of_kind("NetworkPolicy") if p.inputs["metadata"]["name"].endswith("-proxy")
+    ]
+    peers = [peer for rule in policy.inputs["spec"]["egress"] for peer in rule.get("to", [])]
+    assert any(
+        "podSelector" not in peer and "agentgateway-system" in json.dumps(peer.get("namespaceSelector"))
+        for peer in peers
+    ), peers

@@ -158,7 +158,9 @@ class InferenceGateway(pulumi.ComponentResource):
             )
             for pool in self.pickers
         ]
-        control_plane = (self.spec.implementation.namespace,) if self.spec.implementation.install else ()
+        # The proxies take their configuration over xDS from the implementation's
+        # controller, whether this stack installs it or it was there before.
+        control_plane = (self.spec.implementation.namespace,)
         workloads.append(
             Workload(
                 self.proxy_name,
