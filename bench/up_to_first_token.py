@@ -11,11 +11,12 @@ Runs, from a stopped cluster, the steps `make up` runs and times each:
 Then prints each phase's seconds and the total.
 
 --cold-images builds the images again into an empty image cache (a temporary
-LLM_SERVING_IMAGES: Debian base, wheels, vLLM's and the router's images) instead of
-reusing ~/.cache/llm-serving/images; the Go tools and virtualenvs stay warm (their cold
-build is what `.ci/run` on a fresh machine measures). The cluster is stopped before
-and after (`scripts/local-cluster down`), so the node's containerd starts empty and
-every run imports the images.
+LLM_SERVING_IMAGES: Debian base, wheels, vLLM's and the router's images) and imports
+them into an empty containerd image store (a temporary LLM_SERVING_CONTAINERD_ROOT),
+instead of reusing ~/.cache/llm-serving; the Go tools and virtualenvs stay warm (their
+cold build is what `.ci/run` on a fresh machine measures). Warm, the node's image store
+(kept across `down`) already holds the images. The cluster is stopped before and after
+(`scripts/local-cluster down`).
 
 Needs root and the tools `make up` builds. Usage:
     .venv/bin/python bench/up_to_first_token.py [--stack dev] [--cold-images]
@@ -56,7 +57,8 @@ def main() -> int:
     scratch = None
     if args.cold_images:
         scratch = tempfile.TemporaryDirectory(prefix="llm-serving-images-")
-        env["LLM_SERVING_IMAGES"] = scratch.name
+        env["LLM_SERVING_IMAGES"] = str(Path(scratch.name) / "images")
+        env["LLM_SERVING_CONTAINERD_ROOT"] = str(Path(scratch.name) / "containerd")
     subprocess.run([str(LOCAL_CLUSTER), "down"], cwd=ROOT, check=True, capture_output=True)
     phases = {}
     try:
