@@ -52,6 +52,11 @@ Images and their sources:
   "8080"], ports 8080 and 29000, no ENTRYPOINT, no USER. The router Deployment renders
   `command: [vllm-router]` with its arguments. Upstream's image runs the Rust binary
   (cargo build) under that name; here it is the wheel's launcher of the same router.
+- `registry.k8s.io/gateway-api-inference-extension/epp:v1.5.0`: the endpoint picker
+  `make tools` builds from its Go module (sigs.k8s.io/gateway-api-inference-extension
+  cmd/epp, CGO off), laid out like upstream's Dockerfile at that release: on
+  distroless/static:nonroot (here its /etc/passwd and /etc/group users alone), WORKDIR
+  /, ENTRYPOINT ["/epp"], user nonroot (65532).
 - `registry.k8s.io/pause:3.10.2`: the sandbox image, compiled (gcc -static) from the
   Kubernetes release's own build/pause/linux/pause.c (k8s.io/kubernetes module, from the
   Go module proxy), configured like build/pause/Dockerfile: /pause, USER 65535:65535.
@@ -59,7 +64,7 @@ Images and their sources:
 Debian packages this needs on the host: mmdebstrap umoci skopeo gcc libc6-dev (and
 util-linux's unshare, coreutils' chroot); runc to run what it built.
 
-    python scripts/local_images.py build [--only NAME]   # NAME: vllm-openai, vllm-router, pause
+    python scripts/local_images.py build [--only NAME]   # NAME: vllm-openai, vllm-router, pause, epp
     python scripts/local_images.py path REF
 """
 
@@ -117,7 +122,17 @@ ROUTER_REF = f"vllm/vllm-router:v{ROUTER_RELEASE}"
 KUBERNETES_VERSION = "1.36.2"
 PAUSE_VERSION = "3.10.2"
 PAUSE_REF = f"registry.k8s.io/pause:{PAUSE_VERSION}"
-REFS = (VLLM_REF, ROUTER_REF, PAUSE_REF)
+# scripts/tools.sh GAIE_VERSION; config/release.py EPP_IMAGE renders this reference.
+GAIE_VERSION = "1.5.0"
+EPP_REF = f"registry.k8s.io/gateway-api-inference-extension/epp:v{GAIE_VERSION}"
+REFS = (VLLM_REF, ROUTER_REF, PAUSE_REF, EPP_REF)
+# distroless/static's users (its /etc/passwd and /etc/group): root, nobody, nonroot.
+DISTROLESS_PASSWD = (
+    "root:x:0:0:root:/root:/sbin/nologin\n"
+    "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+    "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+)
+DISTROLESS_GROUP = "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n"
 
 NEEDED_TOOLS = {
     "mmdebstrap": "mmdebstrap",
@@ -137,7 +152,7 @@ class BuildError(Exception):
 class Image:
     name: str  # short name for --only
     ref: str  # as the manifests render it
-    kind: str  # "python" (Debian base + packages) or "pause"
+    kind: str  # "python" (Debian base + packages), "pause", or "binary" (a Go tool alone)
     apt_packages: tuple[str, ...] = ()
     # pip install runs, in order: (arguments, requirement lines)
     pip_steps: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
@@ -151,6 +166,9 @@ class Image:
     user: str = ""
     ports: tuple[str, ...] = ()
     source: str = ""  # the upstream build recipe it follows
+    # kind "binary": the scripts/tools.sh tool copied in, and where it goes.
+    tool: str = ""
+    tool_path: str = ""
 
 
 def _requirement_lines(path: Path) -> tuple[str, ...]:
@@ -208,7 +226,21 @@ def images() -> dict[str, Image]:
         user="65535:65535",
         source=f"kubernetes v{KUBERNETES_VERSION} build/pause/Dockerfile, linux/pause.c",
     )
-    return {image.name: image for image in (vllm, router, pause)}
+    epp = Image(
+        name="epp",
+        ref=EPP_REF,
+        kind="binary",
+        # The endpoint picker `make tools` builds from its Go module (CGO off: static),
+        # on an image laid out like upstream's: distroless/static:nonroot, WORKDIR /,
+        # /epp as the entrypoint, running as nonroot (65532).
+        tool="epp",
+        tool_path="/epp",
+        entrypoint=("/epp",),
+        workdir="/",
+        user="65532:65532",
+        source=f"kubernetes-sigs/gateway-api-inference-extension v{GAIE_VERSION} Dockerfile",
+    )
+    return {image.name: image for image in (vllm, router, pause, epp)}
 
 
 # --- where things go -------------------------------------------------------------
@@ -239,10 +271,25 @@ def recipe(image: Image) -> dict[str, object]:
     if image.kind == "python":
         spec["base"] = base_recipe()
         spec["venv"] = VENV
-    else:
+    elif image.kind == "pause":
         spec["kubernetes"] = KUBERNETES_VERSION
         spec["version"] = RECIPE_VERSION
+    else:
+        # The tool's path names its version (scripts/tools.sh keys builds by version).
+        spec["binary"] = _tool_binary(image.tool)
+        spec["version"] = RECIPE_VERSION
     return spec
+
+
+def _tool_binary(name: str) -> str:
+    """Where scripts/tools.sh builds `name` (it must be built: `make tools`)."""
+    result = subprocess.run(
+        [str(REPO / "scripts" / "tools.sh"), "path", name], capture_output=True, text=True
+    )
+    path = result.stdout.strip()
+    if result.returncode != 0 or not path:
+        raise BuildError(f"scripts/tools.sh path {name} failed: {result.stderr.strip()[:200]}")
+    return path
 
 
 def full_reference(ref: str) -> str:
@@ -596,6 +643,36 @@ def pause_image(oci: Path, image: Image, steps: Steps) -> str:
     return tag
 
 
+def binary_image(oci: Path, image: Image, steps: Steps) -> str:
+    """One static binary of scripts/tools.sh, with distroless/static's users."""
+    binary = Path(_tool_binary(image.tool))
+    if not binary.exists():
+        raise BuildError(f"{binary} is not built: run `make tools` first")
+    tag = f"{image.name}-{_digest(recipe(image))}"
+    empty = f"empty-{tag}"
+    bundle = cache_dir() / "work" / f"bundle-{image.name}"
+    shutil.rmtree(bundle, ignore_errors=True)
+    try:
+        with steps.step(f"{image.name}: {binary} at {image.tool_path}, image"):
+            run(["umoci", "new", "--image", f"{oci}:{empty}"], "umoci")
+            run(["umoci", "unpack", "--image", f"{oci}:{empty}", str(bundle)], "umoci")
+            rootfs = bundle / "rootfs"
+            target = rootfs / image.tool_path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(binary, target)
+            target.chmod(0o755)
+            (rootfs / "etc").mkdir(exist_ok=True)
+            (rootfs / "etc" / "passwd").write_text(DISTROLESS_PASSWD)
+            (rootfs / "etc" / "group").write_text(DISTROLESS_GROUP)
+            (rootfs / "tmp").mkdir(mode=0o1777, exist_ok=True)
+            repack(oci, tag, bundle, f"scripts/tools.sh build {image.tool}: {binary.parent.name}")
+            run(["umoci", "rm", "--image", f"{oci}:{empty}"], "umoci")
+            configure(oci, tag, image)
+    finally:
+        shutil.rmtree(bundle, ignore_errors=True)
+    return tag
+
+
 # --- archives --------------------------------------------------------------------------
 
 
@@ -616,7 +693,8 @@ def build(image: Image, steps: Steps | None = None) -> Path:
         if target.exists():
             return target
         oci = layout()
-        tag = pause_image(oci, image, steps) if image.kind == "pause" else python_image(oci, image, steps)
+        builder = {"python": python_image, "pause": pause_image, "binary": binary_image}[image.kind]
+        tag = builder(oci, image, steps)
         partial = target.with_name(target.name + ".partial")
         partial.unlink(missing_ok=True)
         temp = cache_dir() / "work" / "tmp"

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the real node needs r
 def node(cluster):
     """The real node, up for this module (left running if it was up before)."""
     was_ready = real_node.node_ready()
-    real_node.up(images=[IMAGE])
+    real_node.up(images=[IMAGE, local_images.EPP_REF])
     apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}])
     yield real_node.NODE_NAME
     kubectl("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=120s", check=False)
@@ -250,3 +250,34 @@ def test_pod_traffic_cannot_leave_the_machine(node):
     """The guard drops what a pod sends outside the pod range (checked on the rule, not
     by sending anything off the machine)."""
     assert real_node.forward_guard_installed()
+
+
+def test_the_endpoint_pickers_image_runs_under_its_rendered_security_context(node):
+    """The picker's image (built from the Go module `make tools` builds) under the
+    securityContext the gateway example renders for it: the binary starts as the
+    image's nonroot user on a read-only root and knows the flags we render."""
+    run = run_program(stack_file_config(ROOT / "examples" / "llm-d-gateway.yaml"))
+    (picker,) = [d for d in run.of_kind("Deployment") if d.inputs["metadata"]["name"].endswith("-epp")]
+    template = picker.inputs["spec"]["template"]["spec"]
+    (rendered,) = template["containers"]
+    assert rendered["image"] == local_images.EPP_REF
+    container = {
+        "name": "epp",
+        "image": local_images.EPP_REF,
+        "args": ["--help"],
+        "securityContext": rendered["securityContext"],
+        "resources": small_resources(),
+    }
+    spec = {
+        "securityContext": template.get("securityContext"),
+        "automountServiceAccountToken": False,
+        "restartPolicy": "Never",
+        "containers": [container],
+    }
+    apply([pod_on_node("epp-help", spec)])
+    kubectl(
+        "wait", "-n", NAMESPACE, "--for=jsonpath={.status.phase}=Succeeded", "pod/epp-help", "--timeout=120s",
+    )  # fmt: skip
+    usage = kubectl("logs", "-n", NAMESPACE, "epp-help")
+    for flag in ("--pool-name", "--pool-namespace", "--grpc-port"):
+        assert flag in usage, usage[-2000:]
