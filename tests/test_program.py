@@ -382,6 +382,14 @@ def test_dev_is_seed_002_on_a_workstation():
     service = run.one("Service", "llama-3-1-8b-multi").inputs["spec"]
     assert service["sessionAffinity"] == "ClientIP"
     assert service["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] == 3600
+    # Traefik sends to the endpoints, past kube-proxy's ClientIP affinity: its sticky
+    # cookie keeps an ingress client on one pod for as long.
+    sticky = run.one("Service", "llama-3-1-8b-multi").inputs["metadata"]["annotations"]
+    prefix = "traefik.ingress.kubernetes.io/service.sticky.cookie"
+    assert sticky[prefix] == "true" and sticky[f"{prefix}.maxage"] == "3600"
+    assert sticky[f"{prefix}.name"] == "llm-serving-llama-3-1-8b-multi"
+    plain = run.one("Service", "llama-3-1-8b").inputs["metadata"].get("annotations") or {}
+    assert not any(key.startswith(prefix) for key in plain)
     (hpa,) = run.of_kind("HorizontalPodAutoscaler")
     assert hpa.inputs["spec"]["scaleTargetRef"]["name"] == "llama-3-1-8b-multi"
     assert hpa.inputs["spec"]["maxReplicas"] == 3

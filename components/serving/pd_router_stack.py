@@ -22,6 +22,7 @@ from components.shared import (
     ScrapeTarget,
     disruption_budget,
     in_cluster_url,
+    ingress_affinity,
     selector_labels,
     service_account_with_role,
     service_readiness,
@@ -350,7 +351,14 @@ class PDRouterStack(pulumi.ComponentResource):
         router = self.spec.config.router
         return k8s.core.v1.Service(
             f"{router_name}-service",
-            metadata=self._metadata(router_name, labels, service_readiness(router.service)),
+            metadata=self._metadata(
+                router_name,
+                labels,
+                {
+                    **service_readiness(router.service),
+                    **ingress_affinity(router.service, f"llm-serving-{router_name}"),
+                },
+            ),
             spec=service_spec(
                 router.service,
                 self.router_selector,

@@ -30,6 +30,7 @@ from components.shared import (
     disruption_budget,
     env_var,
     hf_token_file,
+    ingress_affinity,
     selector_labels,
     service_readiness,
     service_spec,
@@ -174,7 +175,10 @@ class VllmPool(pulumi.ComponentResource):
         service = k8s.core.v1.Service(
             f"{name}-service",
             metadata=self._metadata(
-                annotations=service_readiness(pool.service, workload_awaited=not self.layout.multi_node)
+                annotations={
+                    **service_readiness(pool.service, workload_awaited=not self.layout.multi_node),
+                    **ingress_affinity(pool.service, f"llm-serving-{spec.name}"),
+                }
             ),
             spec=service_spec(
                 pool.service,

@@ -10,6 +10,7 @@ from components.shared.stack_secrets import stack_secrets
 from components.shared.workload import (
     disruption_budget,
     in_cluster_url,
+    ingress_affinity,
     service_account_with_role,
     service_readiness,
     service_spec,
@@ -30,6 +31,7 @@ __all__ = [
     "in_cluster_url",
     "selector_labels",
     "service_account_with_role",
+    "ingress_affinity",
     "service_readiness",
     "service_spec",
     "service_url",

@@ -46,6 +46,35 @@ def service_readiness(config: ServiceConfig, workload_awaited: bool = True) -> d
     return {"pulumi.com/skipAwait": "true"}
 
 
+# Traefik's sticky-session annotations on a Service (Kubernetes Ingress provider,
+# Traefik v3 docs reference/routing-configuration/kubernetes/ingress.md).
+TRAEFIK_STICKY = "traefik.ingress.kubernetes.io/service.sticky.cookie"
+
+
+def ingress_affinity(config: ServiceConfig, cookie: str) -> dict[str, str]:
+    """ClientIP affinity as an ingress controller can keep it.
+
+    kube-proxy applies `sessionAffinity: ClientIP` only to connections through the
+    ClusterIP; Traefik (k3s's ingress controller) sends to the endpoints directly, so
+    behind the Ingress every request of a client would land on any pod and lose vLLM's
+    prefix cache. Traefik keeps a client on one pod by a cookie instead (its only
+    affinity on a plain Ingress; client-IP hashing, `hrw`, needs an IngressRoute and
+    the real client address). The cookie names a backend, nothing secret: not `Secure`,
+    so it also works on a plain-HTTP entrypoint; HttpOnly; as long-lived as the
+    ClientIP timeout. Clients that keep cookies (an OpenAI SDK client object reused)
+    stay on their pod; others are spread as before.
+    """
+    if config.session_affinity != "ClientIP":
+        return {}
+    return {
+        TRAEFIK_STICKY: "true",
+        f"{TRAEFIK_STICKY}.name": cookie,
+        f"{TRAEFIK_STICKY}.httponly": "true",
+        f"{TRAEFIK_STICKY}.samesite": "lax",
+        f"{TRAEFIK_STICKY}.maxage": str(config.session_affinity_timeout_seconds),
+    }
+
+
 def service_spec(
     config: ServiceConfig, selector: dict[str, str], ports: list[k8s.core.v1.ServicePortArgs]
 ) -> k8s.core.v1.ServiceSpecArgs:
