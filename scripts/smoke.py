@@ -17,6 +17,7 @@ import argparse
 import base64
 import http.client
 import json
+import socket
 import sys
 import time
 from pathlib import Path
@@ -75,6 +76,22 @@ def wait_ready(namespace: str, deployment: str) -> None:
     )
 
 
+def wait_for_service(host: str, port: int, within_seconds: int = 30) -> None:
+    """Until the Service's address accepts a connection: kube-proxy programs it one
+    sync after the pod turns Ready (a second or so), so right after a rollout the
+    address can still refuse."""
+    deadline = time.monotonic() + within_seconds
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=5).close()
+            return
+        except OSError as error:
+            if time.monotonic() > deadline:
+                message = f"Service {host}:{port} still refuses after {within_seconds}s: {error}"
+                raise ClusterError(message) from None
+            time.sleep(1)
+
+
 def chat(host: str, port: int, model: str, key: str | None) -> tuple[int, str, float | None, float]:
     """(status, reply, seconds to the first token, seconds in all) of one streaming request."""
     body = {
@@ -128,6 +145,7 @@ def smoke(stack_name: str) -> int:
             continue
         wait_ready(stack.namespace, name)
         address = kubectl("get", "service", "-n", stack.namespace, name, "-o", "jsonpath={.spec.clusterIP}")
+        wait_for_service(address, pool.service.port)
         status, reply, first_token, total = chat(address, pool.service.port, pool.served_name, key)
         if status != 200 or first_token is None:
             say(f"{name}: FAILED, HTTP {status}: {reply!r}")

@@ -202,6 +202,18 @@ def fetch_from(pod: str, url: str) -> str:
     return kubectl("exec", "-n", NAMESPACE, pod, "--", "python3", "-c", probe).strip()
 
 
+def answer_from_this_machine(url: str, within_seconds: int = 30) -> int | str:
+    deadline = time.monotonic() + within_seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status
+        except OSError as error:
+            if time.monotonic() > deadline:
+                return f"{type(error).__name__}: {error}"
+            time.sleep(1)
+
+
 def test_services_answer_and_network_policy_refuses_undeclared_peers(node):
     client = http_server("client", {"app": "client"})
     apply([http_server("backend", {"app": "backend"}), client])
@@ -216,9 +228,10 @@ def test_services_answer_and_network_policy_refuses_undeclared_peers(node):
     wait_for("client", "condition=Ready")
     address = kubectl("get", "service", "-n", NAMESPACE, "backend", "-o", "jsonpath={.spec.clusterIP}")
     url = f"http://{address}/"
-    # From this machine, through kube-proxy's rules: the way `make smoke` asks.
-    with urllib.request.urlopen(url, timeout=10) as response:
-        assert response.status == 200
+    # From this machine, through kube-proxy's rules: the way `make smoke` asks. The
+    # rules follow the endpoint's readiness by one kube-proxy sync (a second or so;
+    # longer on the node's first sync after start).
+    assert answer_from_this_machine(url) == 200
     assert fetch_from("client", url) == "200", "pod to Service before any policy"
 
     policy = {

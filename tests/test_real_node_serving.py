@@ -39,7 +39,7 @@ import real_node
 from engine import backend_env, left_after_destroy, pulumi
 from harness import ROOT
 from kube import get, kubectl, remove_namespace_and_its_volumes
-from smoke import api_key, chat
+from smoke import api_key, chat, wait_for_service
 
 STACK = "dev"
 NAMESPACE = "e2e-real-node-dev"
@@ -158,6 +158,7 @@ def test_the_pool_answers_through_its_service_with_the_key_and_refuses_without(s
     host, port = service_address()
     (pod,) = pool_pods()
     assert pod["spec"]["nodeName"] == real_node.NODE_NAME
+    wait_for_service(host, port)
     status, reply, first_token, total = chat(host, port, SERVED_NAME, key)
     assert status == 200 and reply and first_token is not None, (status, reply)
     print(f"\n[real node] streaming chat: first token after {first_token:.2f}s, {total:.2f}s in all")
