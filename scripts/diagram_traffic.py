@@ -192,6 +192,8 @@ def _ports(rule: Mapping) -> Ports | None:
     for port in rule["ports"]:
         protocol = port.get("protocol", "TCP")
         number = port.get("port", "*")
+        if "endPort" in port:
+            number = f"{number}-{port['endPort']}"
         labels.append(str(number) if protocol == "TCP" else f"{number}/{protocol}")
     return tuple(labels)
 

@@ -162,10 +162,12 @@ def test_dev_traffic_is_what_its_network_policies_allow():
     topology = topology_of(loaded(ROOT / "Pulumi.dev.yaml"))
     pools = ["llama-3-1-8b", "mixtral-8x7b", "deepseek-coder-v2-lite", "llama-3-1-8b-multi"]
     prefetch = [f"{p}-prefetch" for p in pools[:3]]
+    # The pools serve what their prefetch Jobs downloaded (offline): only the Jobs
+    # reach the hub.
     assert traffic_edges(topology) == (
         {("clients", p, ":8000") for p in pools}
         | {("Prometheus", p, ":8000") for p in pools}
-        | {(w, "model hub", ":443") for w in pools + prefetch}
+        | {(w, "model hub", ":443") for w in prefetch}
     )
     assert any("every pod may reach DNS" in note for note in topology.notes)
     assert "default-deny-all: any traffic not drawn is denied" in topology.notes
@@ -181,11 +183,10 @@ def test_prod_traffic_is_what_its_network_policies_allow():
         ("Prometheus", decode, ":8000"),
         (router, prefill, ":8000"),
         (router, decode, ":8000"),
-        (prefill, decode, ":5600"),
-        (decode, prefill, ":5600"),
+        # NIXL's side channel and UCX's range for the KV data.
+        (prefill, decode, ":5600, :20000-20199"),
+        (decode, prefill, ":5600, :20000-20199"),
         (router, "Kubernetes API", ":443, :6443"),
-        (prefill, "model hub", ":443"),
-        (decode, "model hub", ":443"),
         (f"{prefill}-prefetch", "model hub", ":443"),
     }
 
