@@ -78,7 +78,8 @@ def test_credentials_by_name_and_shape_but_not_limits_or_references() -> None:
         and is_credential_name("--api-key")
         and is_credential_name("dbPassword")
     )
-    for name in ("--max-num-batched-tokens", "HF_TOKEN_PATH", "secretName", "tokenizer"):
+    addresses_and_limits = ("API_KEY_VALIDATION_URLS", "--max-num-batched-tokens", "HF_TOKEN_PATH")
+    for name in (*addresses_and_limits, "secretName", "tokenizer"):
         assert not is_credential_name(name), name
     assert looks_like_credential(FAKE_HF_TOKEN) and looks_like_credential(f"--hf-token={FAKE_HF_TOKEN}")
     for value in (

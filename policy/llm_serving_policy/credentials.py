@@ -16,7 +16,7 @@ CREDENTIAL_WORDS = frozenset({"token", "password", "passwd", "secret", "credenti
 CREDENTIAL_WORD_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key")})
 # Words that make a credential-looking name a reference or a limit, not a credential:
 # `--max-num-batched-tokens`, `HF_TOKEN_PATH`, `secretName`, `tokenizer`.
-NOT_A_CREDENTIAL_WORDS = frozenset({"file", "path", "dir", "name", "ref", "url"})
+NOT_A_CREDENTIAL_WORDS = frozenset({"file", "path", "dir", "name", "ref", "url", "urls"})
 # Well-known token formats: Hugging Face, OpenAI-style, GitHub, GitLab, Slack, AWS, JWT.
 TOKEN_PATTERN = re.compile(
     r"\b(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
