@@ -267,7 +267,13 @@ def base_recipe() -> dict[str, object]:
 
 
 def recipe(image: Image) -> dict[str, object]:
-    spec = {k: v for k, v in image.__dict__.items() if k not in ("name", "source")}
+    # The binary-image fields count only where set, so adding them left the digests
+    # (and so the cached archives) of the other images as they were.
+    spec = {
+        k: v
+        for k, v in image.__dict__.items()
+        if k not in ("name", "source") and not (k in ("tool", "tool_path") and not v)
+    }
     if image.kind == "python":
         spec["base"] = base_recipe()
         spec["venv"] = VENV
