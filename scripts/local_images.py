@@ -82,7 +82,7 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -624,23 +624,18 @@ def pause_source() -> Path:
     return source
 
 
-def pause_image(oci: Path, image: Image, steps: Steps) -> str:
+def scratch_image(oci: Path, image: Image, steps: Steps, what: str, fill: Callable[[Path], str]) -> str:
+    """A one-layer image from nothing: `fill(rootfs)` writes its files and returns the
+    layer's history line; then the image's config. For images that are one binary."""
     tag = f"{image.name}-{_digest(recipe(image))}"
     empty = f"empty-{tag}"
     bundle = cache_dir() / "work" / f"bundle-{image.name}"
     shutil.rmtree(bundle, ignore_errors=True)
     try:
-        with steps.step(f"{image.name}: gcc -static pause.c of Kubernetes v{KUBERNETES_VERSION}, image"):
-            source = pause_source()
+        with steps.step(f"{image.name}: {what}, image"):
             run(["umoci", "new", "--image", f"{oci}:{empty}"], "umoci")
             run(["umoci", "unpack", "--image", f"{oci}:{empty}", str(bundle)], "umoci")
-            binary = bundle / "rootfs/pause"
-            # The flags of build/pause/Makefile (CFLAGS), then stripped as its release is.
-            version = f"-DVERSION=v{PAUSE_VERSION}-v{KUBERNETES_VERSION}"
-            run(["gcc", "-Os", "-Wall", "-Werror", "-static", version, "-o", str(binary), str(source)], "gcc")
-            run(["strip", str(binary)], "gcc")
-            binary.chmod(0o755)
-            created_by = f"gcc -static kubernetes v{KUBERNETES_VERSION} build/pause/linux/pause.c"
+            created_by = fill(bundle / "rootfs")
             repack(oci, tag, bundle, created_by)
             run(["umoci", "rm", "--image", f"{oci}:{empty}"], "umoci")
             configure(oci, tag, image)
@@ -649,34 +644,40 @@ def pause_image(oci: Path, image: Image, steps: Steps) -> str:
     return tag
 
 
+def pause_image(oci: Path, image: Image, steps: Steps) -> str:
+    def fill(rootfs: Path) -> str:
+        binary = rootfs / "pause"
+        # The flags of build/pause/Makefile (CFLAGS), then stripped as its release is.
+        version = f"-DVERSION=v{PAUSE_VERSION}-v{KUBERNETES_VERSION}"
+        run(
+            ["gcc", "-Os", "-Wall", "-Werror", "-static", version, "-o", str(binary), str(pause_source())],
+            "gcc",
+        )
+        run(["strip", str(binary)], "gcc")
+        binary.chmod(0o755)
+        return f"gcc -static kubernetes v{KUBERNETES_VERSION} build/pause/linux/pause.c"
+
+    return scratch_image(oci, image, steps, f"gcc -static pause.c of Kubernetes v{KUBERNETES_VERSION}", fill)
+
+
 def binary_image(oci: Path, image: Image, steps: Steps) -> str:
     """One static binary of scripts/tools.sh, with distroless/static's users."""
     binary = Path(_tool_binary(image.tool))
     if not binary.exists():
         raise BuildError(f"{binary} is not built: run `make tools` first")
-    tag = f"{image.name}-{_digest(recipe(image))}"
-    empty = f"empty-{tag}"
-    bundle = cache_dir() / "work" / f"bundle-{image.name}"
-    shutil.rmtree(bundle, ignore_errors=True)
-    try:
-        with steps.step(f"{image.name}: {binary} at {image.tool_path}, image"):
-            run(["umoci", "new", "--image", f"{oci}:{empty}"], "umoci")
-            run(["umoci", "unpack", "--image", f"{oci}:{empty}", str(bundle)], "umoci")
-            rootfs = bundle / "rootfs"
-            target = rootfs / image.tool_path.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(binary, target)
-            target.chmod(0o755)
-            (rootfs / "etc").mkdir(exist_ok=True)
-            (rootfs / "etc" / "passwd").write_text(DISTROLESS_PASSWD)
-            (rootfs / "etc" / "group").write_text(DISTROLESS_GROUP)
-            (rootfs / "tmp").mkdir(mode=0o1777, exist_ok=True)
-            repack(oci, tag, bundle, f"scripts/tools.sh build {image.tool}: {binary.parent.name}")
-            run(["umoci", "rm", "--image", f"{oci}:{empty}"], "umoci")
-            configure(oci, tag, image)
-    finally:
-        shutil.rmtree(bundle, ignore_errors=True)
-    return tag
+
+    def fill(rootfs: Path) -> str:
+        target = rootfs / image.tool_path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(binary, target)
+        target.chmod(0o755)
+        (rootfs / "etc").mkdir(exist_ok=True)
+        (rootfs / "etc" / "passwd").write_text(DISTROLESS_PASSWD)
+        (rootfs / "etc" / "group").write_text(DISTROLESS_GROUP)
+        (rootfs / "tmp").mkdir(mode=0o1777, exist_ok=True)
+        return f"scripts/tools.sh build {image.tool}: {binary.parent.name}"
+
+    return scratch_image(oci, image, steps, f"{binary} at {image.tool_path}", fill)
 
 
 # --- archives --------------------------------------------------------------------------
