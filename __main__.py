@@ -100,6 +100,7 @@ for pool_name, pool in stack.pools.items():
                 loaded.report.max_model_len(pool_name),
                 cache.mount_for(pool_name).model_path,
                 stack.hub_revision(pool),
+                cache.mount_for(pool_name).adapter_paths,
             ),
             layout=loaded.report.layout(pool_name),
             weights_gib=loaded.report.weights_gib(pool_name),
@@ -118,6 +119,7 @@ for pool_name, pool in stack.pools.items():
         pool.service.port,
         vllm_pool.serving_selector,
         vllm_pool.service_name,
+        adapters=tuple(pool.lora.adapters) if pool.lora else (),
     )
     vllm_pools[pool_name] = vllm_pool
 
@@ -156,6 +158,7 @@ for stack_name, pd_config in stack.pd_stacks.items():
         pd_config.router.service.port,
         pd_stack.router_selector,
         pd_stack.router_name,
+        adapters=tuple(pd_config.prefill.lora.adapters) if pd_config.prefill.lora else (),
     )
 
 gateway = None

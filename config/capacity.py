@@ -22,6 +22,7 @@ class MemoryTerms:
     non_torch: float
     margin: float  # the pool's overheadGib
     kv_cache: float
+    lora: float = 0.0  # LoRA adapter slots (pools.<name>.lora)
 
     @classmethod
     def of(cls, capacity: sizing.PodCapacity) -> MemoryTerms:
@@ -33,10 +34,11 @@ class MemoryTerms:
             non_torch=capacity.non_torch_bytes / sizing.GIB,
             margin=capacity.margin_bytes / sizing.GIB,
             kv_cache=capacity.kv_cache_bytes_per_gpu / sizing.GIB,
+            lora=capacity.lora_bytes / sizing.GIB,
         )
 
     def as_output(self) -> dict:
-        return {
+        output = {
             "total": round(self.total, 2),
             "gpuMemoryUtilization": self.gpu_memory_utilization,
             "requested": round(self.total * self.gpu_memory_utilization, 2),
@@ -46,10 +48,14 @@ class MemoryTerms:
             "overhead": round(self.margin, 2),
             "kvCache": round(self.kv_cache, 2),
         }
+        if self.lora:
+            output["loraAdapters"] = round(self.lora, 3)
+        return output
 
     def describe(self) -> str:
         """The sum in one line: `total x util - weights - ... = KV`."""
         margin = f" - {self.margin:.2f} overheadGib" if self.margin else ""
+        margin += f" - {self.lora:.2f} LoRA slots" if self.lora else ""
         return (
             f"{self.total:.2f} GiB total x {self.gpu_memory_utilization} - {self.weights:.2f} weights - "
             f"{self.activation:.2f} activation - {self.non_torch:.2f} non-torch{margin} = "

@@ -44,6 +44,11 @@ def prefetch_job_name(pool_name: str) -> str:
     return f"{pool_name}-prefetch"
 
 
+def adapters_job_name(pool_name: str) -> str:
+    """The Job that downloads a pool's LoRA adapters into its claim."""
+    return f"{pool_name}-adapters"
+
+
 # Environment variables the program sets in pods. `env` may not override them: the
 # program's value is what makes the pod work (the cache location, the side channel)
 # or what keeps a credential in its Secret.
@@ -62,6 +67,9 @@ NIXL_SIDE_CHANNEL_HOST_ENV = "VLLM_NIXL_SIDE_CHANNEL_HOST"
 NIXL_SIDE_CHANNEL_PORT_ENV = "VLLM_NIXL_SIDE_CHANNEL_PORT"
 # UCX (NIXL's transport) listens for KV data over TCP only in this range (UCX 1.10+).
 UCX_TCP_PORT_RANGE_ENV = "UCX_TCP_PORT_RANGE"
+# vLLM loads and unloads LoRA adapters at run time (/v1/load_lora_adapter) only with
+# this set (vllm/envs.py, 0.19.1).
+RUNTIME_LORA_ENV = "VLLM_ALLOW_RUNTIME_LORA_UPDATING"
 # Model-server pods run on a read-only root: a writable HOME and /tmp (emptyDirs), and
 # these variables pointing each library there (components/security/pod_security.py).
 # A home no image ships: mounted empty, owned by fsGroup.
@@ -110,6 +118,7 @@ GENERATED_ENV: dict[str, str] = {
     NIXL_SIDE_CHANNEL_HOST_ENV: "(always the pod IP)",
     NIXL_SIDE_CHANNEL_PORT_ENV: "pdStacks.<name>.kvTransfer.sideChannelPort",
     UCX_TCP_PORT_RANGE_ENV: "pdStacks.<name>.kvTransfer.ucxPortRange",
+    RUNTIME_LORA_ENV: "pools.<name>.lora.runtimeLoading",
     HF_TOKEN_PATH_ENV: "llm-serving:hfToken or huggingFace.existingSecret (mounted as a file)",
     **{name: "llm-serving:podSecurity (scratch and caches on a read-only root)" for name in CACHE_ENV},
     **{name: "(telemetry stays off)" for name in NO_TELEMETRY_ENV},

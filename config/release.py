@@ -84,7 +84,8 @@ class ReleaseConfig(Section):
 
     images: ReleaseImages = Field(default_factory=ReleaseImages)
     # Model ID -> commit of its Hub repository, for vLLM (--revision,
-    # --tokenizer-revision) and the prefetch Job (hf download --revision).
+    # --tokenizer-revision) and the prefetch Job (hf download --revision); a LoRA
+    # adapter's repository -> the commit its adapters Job downloads.
     model_revisions: dict[str, CommitHash] = Field(default_factory=dict)
     chart_versions: ChartVersions = Field(default_factory=ChartVersions)
 
@@ -96,7 +97,15 @@ def release_warnings(stack: StackConfig) -> list[str]:
     """Served models without a pinned revision (vLLM and the prefetch Job then load the
     moving head of `main`), and entries that pin nothing here (maybe a typo)."""
     served = stack.serving_pools()
-    models = sorted({pool.model for pool in served.values()})
+    hub_pinned = {pool.model for pool in served.values()}
+    adapters = {
+        adapter.hub
+        for pool in served.values()
+        if pool.lora is not None
+        for adapter in pool.lora.adapters.values()
+        if adapter.hub is not None
+    }
+    models = sorted(hub_pinned | adapters)
     revisions = stack.release.model_revisions
     warnings = [
         f"llm-serving:{SECTION}.modelRevisions has no commit for {model}: it loads the head of "

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, replace
 
 from config.catalog import GpuModel, ModelArchitecture
+from config.serving.lora import LoraConfig, lora_bytes_per_gpu
 
 GIB = 1024**3
 MIB = 1024**2
@@ -146,6 +147,8 @@ class PodShape:
     max_num_seqs: int
     margin_gib: float  # the pool's overheadGib: the user's own reserve, on top of vLLM's sum
     profiler: ProfilerConstants = PROFILER_CONSTANTS[PINNED_VLLM_RELEASE]
+    # LoRA adapter slots on one GPU (config/serving/lora.py), allocated with the model.
+    lora_bytes_per_gpu: float = 0.0
 
     @property
     def gpus_per_pod(self) -> int:
@@ -188,6 +191,7 @@ class PodCapacity:
     non_torch_bytes: float
     margin_bytes: float
     kv_layout: KvLayout
+    lora_bytes: float = 0.0
 
     @property
     def requested_bytes(self) -> float:
@@ -201,6 +205,7 @@ class PodCapacity:
             - self.activation_bytes
             - self.non_torch_bytes
             - self.margin_bytes
+            - self.lora_bytes
         )
 
     @property
@@ -354,6 +359,7 @@ def pod_capacity(shape: PodShape) -> PodCapacity:
         non_torch_bytes=non_torch_bytes(shape),
         margin_bytes=shape.margin_gib * GIB,
         kv_layout=kv_layout(shape),
+        lora_bytes=shape.lora_bytes_per_gpu,
     )
 
 
@@ -398,6 +404,7 @@ def pod_shape(
     max_num_seqs: int | None = None,
     margin_gib: float = 0.0,
     release: str = PINNED_VLLM_RELEASE,
+    lora: LoraConfig | None = None,
 ) -> PodShape:
     """The shape of one pod from engine arguments, with vLLM's defaults for unset ones."""
     if dtype == "auto":
@@ -419,6 +426,7 @@ def pod_shape(
         max_num_seqs=max_num_seqs or default_seqs,
         margin_gib=margin_gib,
         profiler=PROFILER_CONSTANTS.get(release, PROFILER_CONSTANTS[PINNED_VLLM_RELEASE]),
+        lora_bytes_per_gpu=lora_bytes_per_gpu(arch, lora, dtype_bytes, tensor_parallel_size) if lora else 0.0,
     )
 
 

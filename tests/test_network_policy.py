@@ -30,6 +30,8 @@ COMPONENT = "app.kubernetes.io/component"
 INSTANCE = "app.kubernetes.io/instance"
 GATEWAY_NAME = "gateway.networking.k8s.io/gateway-name"
 GROUP_ROLE = "llm-serving.io/group-role"
+# The Jobs that fill the model cache (components/storage/model_cache.py): they download.
+DOWNLOAD_JOBS = ("prefetch", "adapters")
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ def needed_callers(target: Pod, pods: list[Pod], run: ProgramRun, monitored: boo
             "http": {f"{stack}-router"} | scrapers | group,
             "nixl": {f"{stack}-{other_role}"} | group,
         }
-    assert component == "prefetch", component
+    assert component in DOWNLOAD_JOBS, component
     return {}
 
 
@@ -310,9 +312,9 @@ def test_egress_leaves_the_namespace_only_for_dns_downloads_and_discovery(stack)
     network = Network(run.manifests_of_kind("NetworkPolicy"))
     for pod in stack_pods(run):
         component = pod.labels[COMPONENT]
-        # Prefetch Jobs download; servers too, unless they serve offline (a directory, or
-        # a hub cache their prefetch Job filled first).
-        downloads = component == "prefetch" or (
+        # Prefetch and adapters Jobs download; servers too, unless they serve offline (a
+        # directory, or a hub cache their prefetch Job filled first).
+        downloads = component in DOWNLOAD_JOBS or (
             component in ("inference", "prefill", "decode") and not serves_offline(run, pod.name)
         )
         # Pods that watch the API: routers with pod discovery, endpoint pickers.
@@ -344,7 +346,7 @@ def test_object_storage_egress_is_added_for_downloading_pods_only():
     network = Network(run.manifests_of_kind("NetworkPolicy"))
     minio = Address("minio", "10.20.0.5")
     for pod in stack_pods(run):
-        downloads = pod.labels[COMPONENT] == "prefetch" or (
+        downloads = pod.labels[COMPONENT] in DOWNLOAD_JOBS or (
             pod.labels[COMPONENT] != "router" and not serves_offline(run, pod.name)
         )
         assert network.reaches(pod, minio, 9000) == downloads, pod.name

@@ -8,6 +8,10 @@ Then, through the pool's Service (its ClusterIP, kube-proxy's rules on this mach
 
 - a streaming chat completion and a plain completion answer with the stack's API key,
   and the same requests without it get 401 and no completion;
+- a request for the pool's LoRA adapter (the test's copy of the stack file adds one,
+  from the hub at a pinned commit; the local target writes its stand-in where the
+  adapters Job would have) is answered by the adapter: `/v1/models` lists it on the
+  base model, and its log-probabilities differ from the base model's for one prompt;
 - a rolling update of the pool to a new model revision completes while a client keeps
   sending requests, and every one of them is answered: the test's copy of the stack
   file asks for a zero-downtime rollout (`rollout.maxSurge: 1, maxUnavailable: 0`),
@@ -49,6 +53,10 @@ SERVED_NAME = "llama-3.1-8b"
 # A second revision of the model for the rolling update: a made-up commit, for which
 # the local target writes stand-in weights as it does for the pinned one.
 NEXT_REVISION = hashlib.sha1(b"llm-serving stand-in revision 2").hexdigest()
+# The LoRA adapter the test's copy of the stack serves on the pool, at a made-up commit.
+ADAPTER = "support-tone"
+ADAPTER_REPO = "llm-serving-standin/llama-3.1-8b-support-tone-lora"
+ADAPTER_REVISION = hashlib.sha1(b"llm-serving stand-in adapter 1").hexdigest()
 # The client during the rollout: one request a second, bounded in count and time.
 ROLLOUT_CLIENT_MAX_REQUESTS = 900
 ROLLOUT_CLIENT_PAUSE_SECONDS = 1.0
@@ -70,11 +78,15 @@ def node(cluster):
 
 
 def stack_file(work: Path, revision: str) -> Path:
-    """The dev stack file with a zero-downtime rollout for the pool, pinned at `revision`."""
+    """The dev stack file with a zero-downtime rollout and a LoRA adapter for the pool,
+    pinned at `revision`."""
     document = yaml.safe_load((ROOT / f"Pulumi.{STACK}.yaml").read_text())
     config = document["config"]
-    config["llm-serving:pools"][POOL]["rollout"] = {"maxSurge": 1, "maxUnavailable": 0}
+    pool = config["llm-serving:pools"][POOL]
+    pool["rollout"] = {"maxSurge": 1, "maxUnavailable": 0}
+    pool["lora"] = {"adapters": {ADAPTER: {"hub": ADAPTER_REPO, "rank": 8, "baseModel": MODEL}}}
     config["llm-serving:release"]["modelRevisions"][MODEL] = revision
+    config["llm-serving:release"]["modelRevisions"][ADAPTER_REPO] = ADAPTER_REVISION
     path = work / f"Pulumi.{STACK}.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
@@ -117,15 +129,21 @@ def key(served) -> str:
     return value
 
 
-def complete(host: str, port: int, key: str | None) -> tuple[int, dict]:
+def complete(host: str, port: int, key: str | None, **fields) -> tuple[int, dict]:
     """One non-streaming completion: (status, the body as JSON, {} if it is not JSON)."""
-    body = {"model": SERVED_NAME, "prompt": "The platform team", "max_tokens": 4}
+    body = {"model": SERVED_NAME, "prompt": "The platform team", "max_tokens": 4, **fields}
+    return request(host, port, key, "POST", "/v1/completions", body)
+
+
+def request(
+    host: str, port: int, key: str | None, method: str, path: str, body: dict | None
+) -> tuple[int, dict]:
     headers = {"Content-Type": "application/json"}
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
     connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT_SECONDS)
     try:
-        connection.request("POST", "/v1/completions", json.dumps(body), headers)
+        connection.request(method, path, json.dumps(body) if body is not None else None, headers)
         response = connection.getresponse()
         raw = response.read()
         try:
@@ -170,6 +188,27 @@ def test_the_pool_answers_through_its_service_with_the_key_and_refuses_without(s
     status, body = complete(host, port, None)
     assert status == 401 and "choices" not in body, (status, body)
     status, body = complete(host, port, "not-" + key)
+    assert status == 401 and "choices" not in body, (status, body)
+
+
+def test_the_lora_adapter_answers_requests_for_its_name(served, key):
+    host, port = service_address()
+    wait_for_service(host, port)
+    status, models = request(host, port, key, "GET", "/v1/models", None)
+    assert status == 200, models
+    parents = {entry["id"]: entry.get("parent") for entry in models["data"]}
+    assert parents.get(ADAPTER) == SERVED_NAME, parents
+    greedy = {"prompt": "The platform team", "max_tokens": 1, "temperature": 0, "logprobs": 1}
+    status, base = complete(host, port, key, **greedy)
+    assert status == 200 and base["model"] == SERVED_NAME, base
+    status, adapted = complete(host, port, key, **{**greedy, "model": ADAPTER})
+    assert status == 200 and adapted["model"] == ADAPTER and adapted["choices"][0]["text"], adapted
+    # Same prompt, greedy: only the adapter's weights can move the log-probabilities.
+    base_logprob = base["choices"][0]["logprobs"]["token_logprobs"][0]
+    adapted_logprob = adapted["choices"][0]["logprobs"]["token_logprobs"][0]
+    print(f"\n[real node] first-token logprob: base {base_logprob:.6f}, adapter {adapted_logprob:.6f}")
+    assert base_logprob != adapted_logprob, "the adapter's answer is the base model's"
+    status, body = complete(host, port, None, model=ADAPTER)
     assert status == 401 and "choices" not in body, (status, body)
 
 
@@ -235,3 +274,5 @@ def test_destroy_leaves_only_the_model_cache(served):
     stack = local_target.parse(yaml.safe_load(served["config_file"].read_text())["config"])
     snapshots = Path(stack.model_cache.host_path.path) / "hub" / "models--meta-llama--Llama-3.1-8B-Instruct"
     assert (snapshots / "snapshots" / NEXT_REVISION / "config.json").exists(), "the cached weights are gone"
+    adapter = Path(stack.model_cache.host_path.path) / "lora" / ADAPTER_REPO / ADAPTER_REVISION
+    assert (adapter / "adapter_config.json").exists(), "the cached adapter is gone"

@@ -92,12 +92,12 @@ def test_served_name_defaults_to_the_model_id():
 
 
 def test_extra_args_are_appended_verbatim():
-    args = render_vllm_args(pool(extraArgs=["--enable-chunked-prefill", "--max-loras", "4"]), 8192)
-    assert args[-3:] == ["--enable-chunked-prefill", "--max-loras", "4"]
+    args = render_vllm_args(pool(extraArgs=["--enable-chunked-prefill", "--max-logprobs", "4"]), 8192)
+    assert args[-3:] == ["--enable-chunked-prefill", "--max-logprobs", "4"]
 
 
 def test_conflicts_are_found_with_or_without_equals():
-    problems = extra_args_problems(["--dtype=half", "-tp", "2", "--enable-lora"])
+    problems = extra_args_problems(["--dtype=half", "-tp", "2", "--enforce-eager"])
     assert [(p.where, p.fix) for p in problems] == [
         ("[0]", "remove it from extraArgs and use dtype"),
         ("[1]", "remove it from extraArgs and use tensorParallelSize"),

@@ -100,6 +100,14 @@ def test_vllm_reads_what_the_config_said(verdicts) -> None:
         "prompt_lookup_min": 2,
     }
     assert edit["kv_offloading_size"] is None
+    lora = stack_file_config(ROOT / "examples" / "lora-adapters.yaml")["llm-serving:pools"]["llama-3-1-8b"][
+        "lora"
+    ]
+    adapters = verdicts["lora-adapters: Deployment llama-3-1-8b"]["values"]
+    assert adapters["enable_lora"] is True and adapters["max_loras"] == lora["maxLoras"]
+    assert adapters["max_lora_rank"] == 32 and adapters["max_cpu_loras"] is None
+    assert [m["name"] for m in adapters["lora_modules"]] == list(lora["adapters"])
+    assert {m["base_model_name"] for m in adapters["lora_modules"]} == {"llama-3.1-8b"}
     decode = verdicts["prod: Deployment llama-3-1-8b-decode"]["values"]
     assert "NixlConnector" in str(decode["kv_transfer_config"])
 
@@ -118,6 +126,12 @@ def test_vllm_reads_what_the_config_said(verdicts) -> None:
             ],
             "prompt_lookup_min",
         ),  # fmt: skip
+        (["m/x", "--enable-lora", "--max-lora-rank", "24"], "invalid choice"),
+        (
+            ["m/x", "--enable-lora", "--max-loras", "4", "--max-cpu-loras", "2"],
+            "max_cpu_loras (2) must be >=",
+        ),
+        (["m/x", "--enable-lora", "--lora-modules", '{"name":"a","path":"/x","base":"m"}'], "Invalid fields"),
     ],
 )
 def test_vllm_refuses_what_it_does_not_know(argv: list[str], refusal: str) -> None:

@@ -10,7 +10,8 @@ The parser is the one `vllm serve` builds (vllm/entrypoints/cli/serve.py:
 the positional model taking precedence (serve.py:45-46), as vLLM 0.19.1 does. Beyond
 argparse, the configs vLLM builds from JSON-valued flags without the model at hand are
 built too: `SpeculativeConfig(**speculative_config)` for n-gram lookup (argparse only
-`json.loads` it, so a misspelled key would otherwise pass).
+`json.loads` it, so a misspelled key would otherwise pass), and `LoRAConfig` from the LoRA
+limits (vllm/config/lora.py: the rank's allowed values, max_cpu_loras >= max_loras).
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ REPORTED = (
     "kv_offloading_backend",
     "speculative_config",
     "kv_transfer_config",
+    "enable_lora",
+    "max_loras",
+    "max_lora_rank",
+    "max_cpu_loras",
 )
 
 
@@ -69,7 +74,20 @@ def parse(argv: list[str]) -> dict:
             SpeculativeConfig(**speculative)
         except Exception as error:  # noqa: BLE001
             return {"ok": False, "error": f"SpeculativeConfig: {error}"}
+    if namespace.enable_lora:
+        from vllm.config import LoRAConfig
+
+        try:
+            LoRAConfig(
+                max_lora_rank=namespace.max_lora_rank,
+                max_loras=namespace.max_loras,
+                max_cpu_loras=namespace.max_cpu_loras,
+            )
+        except Exception as error:  # noqa: BLE001
+            return {"ok": False, "error": f"LoRAConfig: {error}"}
     values = {}
+    # LoRAModulePath dataclasses (vllm/entrypoints/openai/models/protocol.py), as dicts.
+    values["lora_modules"] = [vars(module) for module in namespace.lora_modules or []]
     for name in REPORTED:
         value = getattr(namespace, name, None)
         values[name] = (

@@ -75,6 +75,8 @@ class RouteTarget:
     port: int
     selector: dict[str, str]
     service_name: pulumi.Input[str]
+    # LoRA adapters served beside the model, each routed by its name like the model.
+    adapters: tuple[str, ...] = ()
 
 
 class InferenceGateway(pulumi.ComponentResource):
@@ -298,13 +300,13 @@ class InferenceGateway(pulumi.ComponentResource):
         if route.match_model_header:
             rules.append(
                 {
+                    # One match per served name (matches of a rule are alternatives).
                     "matches": [
                         {
                             "path": {"type": "PathPrefix", "value": "/"},
-                            "headers": [
-                                {"type": "Exact", "name": MODEL_HEADER, "value": target.served_model_name}
-                            ],
+                            "headers": [{"type": "Exact", "name": MODEL_HEADER, "value": served}],
                         }
+                        for served in (target.served_model_name, *target.adapters)
                     ],
                     "backendRefs": [backend],
                     "timeouts": timeouts,
@@ -357,7 +359,7 @@ class InferenceGateway(pulumi.ComponentResource):
                 k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["events"], verbs=["create", "patch"])
             )
         account = service_account_with_role(name, self._metadata(name, labels), self.namespace, rules, child)
-        plugins = render_plugins_config(picker)
+        plugins = render_plugins_config(picker, serves_adapters=bool(target.adapters))
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config", metadata=self._metadata(name, labels), data={CONFIG_FILE: plugins}, opts=child
         )

@@ -113,7 +113,11 @@ class PDRouterStack(pulumi.ComponentResource):
                     image=spec.images[role],
                     image_pull_policy=spec.image_pull_policy,
                     vllm_args=render_vllm_args(
-                        pool, spec.max_model_len[role], caches[role].model_path, spec.revisions[role]
+                        pool,
+                        spec.max_model_len[role],
+                        caches[role].model_path,
+                        spec.revisions[role],
+                        caches[role].adapter_paths,
                     )
                     + render_kv_transfer_args(config.kv_transfer),
                     component=role,

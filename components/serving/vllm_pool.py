@@ -38,6 +38,7 @@ from components.shared import (
     workload_labels,
 )
 from components.storage import CacheMount
+from config.names import RUNTIME_LORA_ENV
 from config.serving.parallel_layout import PoolLayout
 from config.serving.sections import PoolConfig
 from config.serving.startup_budget import derived_startup_seconds
@@ -241,8 +242,20 @@ class VllmPool(pulumi.ComponentResource):
             *cache.env(),
             *self.spec.extra_env,
             *(multi_node.network_env(pool.multi_node) if self.layout.multi_node else []),
+            *self._runtime_lora_env(),
             *(env_var(name, entry) for name, entry in sorted(pool.env.items())),
         ]
+
+    def _runtime_lora_env(self) -> list[k8s.core.v1.EnvVarArgs]:
+        """Adapters loaded through the API at run time, only where the config allows it.
+
+        Set either way on a LoRA pool, so an image that turns it on in its own
+        environment cannot open /v1/load_lora_adapter behind the config's back (vLLM
+        0.19.1 reads "1" or "true", any case: vllm/envs.py:909)."""
+        lora = self.spec.pool.lora
+        if lora is None:
+            return []
+        return [k8s.core.v1.EnvVarArgs(name=RUNTIME_LORA_ENV, value=str(lora.runtime_loading).lower())]
 
     def _resources(self, scheduling: GpuScheduling) -> k8s.core.v1.ResourceRequirementsArgs:
         """CPU limit = request by default, memory limit = request, GPUs requested =

@@ -9,7 +9,9 @@ Three modes:
 
 A prefetch Job downloads each model into each claim once, so replicas do not each
 download it; pools wait for it. It is optional for Hugging Face models and always
-there for S3 sources (model_source.py says why a Job). `pulumi destroy` keeps the
+there for S3 sources (model_source.py says why a Job). A pool's LoRA adapters always
+come through an adapters Job of their own, one container per adapter, so vLLM loads
+them from the cache at start-up. `pulumi destroy` keeps the
 volumes (and the weights on them) unless `modelCache.retainOnDestroy` is false.
 """
 
@@ -24,15 +26,24 @@ from components.addons import helm_addon, merge_values
 from components.placement import node_label_in
 from components.security import MODEL_DOWNLOAD, PodSecurity, Workload
 from components.shared import SecretRef, hf_token_file, selector_labels, workload_labels
-from components.storage.model_source import Download, download_for, model_path, serves_offline
+from components.storage.model_source import (
+    Download,
+    adapter_download,
+    adapter_path,
+    download_for,
+    model_path,
+    serves_offline,
+)
 from config.names import (
     HF_HOME_ENV,
     HF_HUB_OFFLINE_ENV,
     SHARED_CLAIM_NAME,
+    adapters_job_name,
     pool_claim_name,
     prefetch_job_name,
 )
 from config.release import ReleaseConfig
+from config.serving.lora import LoraAdapter
 from config.serving.sections import PoolConfig
 from config.storage.sections import ModelCacheConfig
 
@@ -56,6 +67,8 @@ class CacheMount:
     model_path: str = ""
     # Served from a directory or a prefetched hub cache: the hub is never contacted.
     offline: bool = False
+    # LoRA adapter name -> its directory on this cache (an adapters Job fills it).
+    adapter_paths: dict[str, str] = field(default_factory=dict)
 
     def volume(self) -> k8s.core.v1.VolumeArgs:
         return k8s.core.v1.VolumeArgs(
@@ -123,8 +136,25 @@ class ModelCache(pulumi.ComponentResource):
             if download is not None:
                 key = (claim_name, *download.identity)
                 if key not in prefetched:
-                    prefetched[key] = self._prefetch_job(pool_name, download, claim_name, claim, hf_token)
+                    prefetched[key] = self._download_job(
+                        pool_name, "prefetch", [("download", download)], claim_name, claim, hf_token
+                    )
                 ready.append(prefetched[key])
+            adapter_paths = self._adapter_paths(pool)
+            if pool.lora is not None:
+                # Containers by position: adapter names are served names, not DNS labels.
+                downloads = [
+                    (
+                        f"adapter-{number}",
+                        adapter_download(
+                            adapter, adapter_paths[name], hub_image, self._adapter_revision(adapter)
+                        ),
+                    )
+                    for number, (name, adapter) in enumerate(pool.lora.adapters.items(), start=1)
+                ]
+                ready.append(
+                    self._download_job(pool_name, "adapters", downloads, claim_name, claim, hf_token)
+                )
             self._mounts[pool_name] = CacheMount(
                 claim_name,
                 spec.mount_path,
@@ -134,10 +164,23 @@ class ModelCache(pulumi.ComponentResource):
                 # before the pool may start: vLLM would still list the repository on
                 # the hub at start and fail after ~105 s in a hub outage or air gap.
                 offline=serves_offline(pool) or (download is not None and download.from_hub),
+                adapter_paths=adapter_paths,
             )
 
         self.claim_names = sorted({mount.claim_name for mount in self._mounts.values()})
         self.register_outputs({"mode": spec.mode, "claims": self.claim_names})
+
+    def _adapter_revision(self, adapter: LoraAdapter) -> str | None:
+        return self._release.model_revisions.get(adapter.hub) if adapter.hub else None
+
+    def _adapter_paths(self, pool: PoolConfig) -> dict[str, str]:
+        """Where each LoRA adapter of a pool lands on the cache, by name."""
+        if pool.lora is None:
+            return {}
+        return {
+            name: adapter_path(adapter, self.spec.mount_path, self._adapter_revision(adapter))
+            for name, adapter in pool.lora.adapters.items()
+        }
 
     def mount_for(self, pool_name: str) -> CacheMount:
         return self._mounts[pool_name]
@@ -265,31 +308,36 @@ class ModelCache(pulumi.ComponentResource):
         )
         return claim_name, claim
 
-    def _prefetch_job(
+    def _download_job(
         self,
         pool_name: str,
-        download: Download,
+        purpose: str,
+        downloads: list[tuple[str, Download]],
         claim_name: str,
         claim: pulumi.Resource,
         hf_token: SecretRef | None,
     ) -> k8s.batch.v1.Job:
+        """One Job of `downloads` (container name, download) into the claim: all but
+        the last run as init containers, one after another, the last as the Job's
+        container. `purpose` is the Job's component label: prefetch or adapters."""
         prefetch = self.spec.prefetch
+        from_hub = any(download.from_hub for _, download in downloads)
         # The hub's token (as a file) only for hub downloads; S3 keys from their Secret.
-        files = hf_token_file(hf_token if download.from_hub else None) + self.security.model_server_scratch()
-        env = [k8s.core.v1.EnvVarArgs(name=HF_HOME_ENV, value=self.spec.mount_path), *files.env]
-        if download.secret_name is not None:
-            env += [
-                SecretRef(download.secret_name, key).env(variable)
-                for variable, key in download.secret_env.items()
-            ]
-        labels = workload_labels(pool_name, "prefetch", name="model-prefetch")
-        selector = selector_labels(pool_name, "prefetch", name="model-prefetch")
-        self._prefetch_workloads.append(Workload(f"{pool_name}-prefetch", selector, (), MODEL_DOWNLOAD))
+        files = hf_token_file(hf_token if from_hub else None) + self.security.model_server_scratch()
+        mounts = [
+            k8s.core.v1.VolumeMountArgs(name=VOLUME_NAME, mount_path=self.spec.mount_path),
+            *files.mounts,
+        ]
+        containers = [
+            self._download_container(name, download, files.env, mounts) for name, download in downloads
+        ]
+        job_name = prefetch_job_name(pool_name) if purpose == "prefetch" else adapters_job_name(pool_name)
+        labels = workload_labels(pool_name, purpose, name="model-prefetch")
+        selector = selector_labels(pool_name, purpose, name="model-prefetch")
+        self._prefetch_workloads.append(Workload(f"{pool_name}-{purpose}", selector, (), MODEL_DOWNLOAD))
         return k8s.batch.v1.Job(
-            f"{self._name}-{pool_name}-prefetch",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=prefetch_job_name(pool_name), namespace=self._namespace, labels=labels
-            ),
+            f"{self._name}-{pool_name}-{purpose}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=job_name, namespace=self._namespace, labels=labels),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=prefetch.backoff_limit,
                 active_deadline_seconds=prefetch.active_deadline_seconds,
@@ -299,26 +347,8 @@ class ModelCache(pulumi.ComponentResource):
                         restart_policy="OnFailure",
                         security_context=self.security.pod_context,
                         automount_service_account_token=False,
-                        containers=[
-                            k8s.core.v1.ContainerArgs(
-                                name="download",
-                                image=download.image,
-                                # Both `hf download` and `rclone copy` skip what is
-                                # already there: a re-run resumes a partial download.
-                                command=download.command,
-                                env=env,
-                                resources=k8s.core.v1.ResourceRequirementsArgs(
-                                    requests=PREFETCH_REQUESTS, limits=PREFETCH_LIMITS
-                                ),
-                                security_context=self.security.container_context,
-                                volume_mounts=[
-                                    k8s.core.v1.VolumeMountArgs(
-                                        name=VOLUME_NAME, mount_path=self.spec.mount_path
-                                    ),
-                                    *files.mounts,
-                                ],
-                            )
-                        ],
+                        init_containers=containers[:-1] or None,
+                        containers=containers[-1:],
                         volumes=[CacheMount(claim_name, self.spec.mount_path).volume(), *files.volumes],
                     ),
                 ),
@@ -331,4 +361,31 @@ class ModelCache(pulumi.ComponentResource):
                     update=f"{prefetch.active_deadline_seconds}s",
                 ),
             ),
+        )
+
+    def _download_container(
+        self,
+        name: str,
+        download: Download,
+        file_env: list[k8s.core.v1.EnvVarArgs],
+        mounts: list[k8s.core.v1.VolumeMountArgs],
+    ) -> k8s.core.v1.ContainerArgs:
+        env = [k8s.core.v1.EnvVarArgs(name=HF_HOME_ENV, value=self.spec.mount_path), *file_env]
+        if download.secret_name is not None:
+            env += [
+                SecretRef(download.secret_name, key).env(variable)
+                for variable, key in download.secret_env.items()
+            ]
+        return k8s.core.v1.ContainerArgs(
+            name=name,
+            image=download.image,
+            # Both `hf download` and `rclone copy` skip what is already there: a re-run
+            # resumes a partial download.
+            command=download.command,
+            env=env,
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests=PREFETCH_REQUESTS, limits=PREFETCH_LIMITS
+            ),
+            security_context=self.security.container_context,
+            volume_mounts=mounts,
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+from config.serving.lora import ADAPTER_DIRECTORY, LoraAdapter
 from config.serving.sections import PoolConfig
 from config.storage.sections import S3Source
 
@@ -104,6 +105,18 @@ def s3_copy_command(source: S3Source, destination: str) -> list[str]:
     ]
 
 
+def _s3_secret_env(source: S3Source) -> dict[str, str]:
+    """The Job's S3 key variables -> keys of the credentials Secret (none: the pod's
+    own identity)."""
+    credentials = source.credentials
+    if credentials is None:
+        return {}
+    return {
+        ACCESS_KEY_ID_ENV: credentials.access_key_id_key,
+        SECRET_ACCESS_KEY_ENV: credentials.secret_access_key_key,
+    }
+
+
 # What vLLM never reads: Meta's original/ checkpoints (consolidated.*.pth, a second full
 # copy of the weights beside the safetensors files).
 HUB_DOWNLOAD_EXCLUDES = ("original/*",)
@@ -131,18 +144,10 @@ def download_for(
     source = pool.source
     if source.s3 is not None:
         credentials = source.s3.credentials
-        secret_env = (
-            {
-                ACCESS_KEY_ID_ENV: credentials.access_key_id_key,
-                SECRET_ACCESS_KEY_ENV: credentials.secret_access_key_key,
-            }
-            if credentials
-            else {}
-        )
         return Download(
             image=source.s3.image,
             command=s3_copy_command(source.s3, s3_destination(source.s3, mount_path)),
-            secret_env=secret_env,
+            secret_env=_s3_secret_env(source.s3),
             secret_name=credentials.secret_name if credentials else None,
         )
     if source.cache_path is not None or not prefetch:
@@ -154,3 +159,32 @@ def download_for(
         secret_name=None,
         from_hub=True,
     )
+
+
+def adapter_path(adapter: LoraAdapter, mount_path: str, revision: str | None) -> str:
+    """The directory vLLM loads a LoRA adapter from: one per hub revision under
+    `<mountPath>/lora/<repository>/`, or the S3 prefix's place (as a model's)."""
+    if adapter.s3 is not None:
+        return s3_destination(adapter.s3, mount_path)
+    assert adapter.hub is not None
+    return posixpath.join(mount_path, ADAPTER_DIRECTORY, adapter.hub, revision or "main")
+
+
+def adapter_download(
+    adapter: LoraAdapter, destination: str, hub_image: str, revision: str | None
+) -> Download:
+    """The download of one adapter into `destination` (see `adapter_path`): `hf
+    download --local-dir`, which skips files already there, or `rclone copy`."""
+    if adapter.s3 is not None:
+        credentials = adapter.s3.credentials
+        return Download(
+            image=adapter.s3.image,
+            command=s3_copy_command(adapter.s3, destination),
+            secret_env=_s3_secret_env(adapter.s3),
+            secret_name=credentials.secret_name if credentials else None,
+        )
+    assert adapter.hub is not None
+    command = ["hf", "download", adapter.hub, "--local-dir", destination]
+    if revision:
+        command += ["--revision", revision]
+    return Download(image=hub_image, command=command, secret_env={}, secret_name=None, from_hub=True)

@@ -55,10 +55,29 @@ def render_epp_args(picker: EndpointPickerConfig, pool_name: str, namespace: str
     return args
 
 
-def render_plugins_config(picker: EndpointPickerConfig, metrics_path: str = "/metrics") -> str:
+# Weight of the LoRA-affinity scorer for a pool with adapters when `scorers` is left at
+# upstream's default (which has none): as much as queue depth and KV-cache use, so a
+# request goes to a pod that already holds its adapter unless that pod is busier.
+LORA_AFFINITY_SCORER = "lora-affinity-scorer"
+LORA_AFFINITY_WEIGHT = 2
+
+
+def scorer_weights(picker: EndpointPickerConfig, serves_adapters: bool) -> dict[str, int]:
+    """The scorers of one pool's picker: the config's, plus LoRA affinity for a pool
+    with adapters unless `scorers` was set explicitly."""
+    weights = dict(picker.scorers)
+    if serves_adapters and "scorers" not in picker.model_fields_set:
+        weights.setdefault(LORA_AFFINITY_SCORER, LORA_AFFINITY_WEIGHT)
+    return weights
+
+
+def render_plugins_config(
+    picker: EndpointPickerConfig, metrics_path: str = "/metrics", serves_adapters: bool = False
+) -> str:
     """EndpointPickerConfig: the scorers with their weights in the default profile,
     and the data source that scrapes each pod's vLLM metrics."""
-    scorers = [name for name, weight in picker.scorers.items() if weight > 0]
+    weights = scorer_weights(picker, serves_adapters)
+    scorers = [name for name, weight in weights.items() if weight > 0]
     document = {
         "apiVersion": "inference.networking.x-k8s.io/v1alpha1",
         "kind": "EndpointPickerConfig",
@@ -73,7 +92,7 @@ def render_plugins_config(picker: EndpointPickerConfig, metrics_path: str = "/me
         "schedulingProfiles": [
             {
                 "name": "default",
-                "plugins": [{"pluginRef": name, "weight": picker.scorers[name]} for name in scorers],
+                "plugins": [{"pluginRef": name, "weight": weights[name]} for name in scorers],
             }
         ],
     }

@@ -17,6 +17,7 @@ from config.kube_types import quantity_value
 from config.names import MULTI_NODE_ENV, PD_ROLES
 from config.placement.gpu_support import unsupported_settings
 from config.serving import parallel_layout
+from config.serving.lora import LORA_MAX_VOCAB, LORA_RANKS
 from config.serving.router_args import router_extra_args_problems
 from config.serving.sections import PDStackConfig, PoolConfig
 from config.serving.vllm_args import extra_args_problems, flag_name
@@ -110,6 +111,16 @@ def pd_stack_problems(stack: StackConfig) -> list[Problem]:
                     f"differs from prefill's {prefill.served_name!r}; the router sends one "
                     "request body to both",
                     "use the same servedModelName in both roles",
+                )
+            )
+        if decode.lora != prefill.lora:
+            problems.append(
+                Problem(
+                    f"{key}.decode.lora",
+                    None,
+                    "differs from prefill's lora; the router sends a request for an adapter to "
+                    "both roles, so both must serve the same adapters with the same slots",
+                    "give both roles the same lora section",
                 )
             )
         problems += ucx_port_problems(key, pd_stack)
@@ -207,6 +218,7 @@ class PoolChecker:
             self._gpu_support(arch, gpus),
             self._scheduler(gpus, max_model_len),
             self._kv_offload(),
+            self._lora(arch),
         ]
         if not all(checks):
             return None
@@ -245,6 +257,70 @@ class PoolChecker:
             )
             return False
         return True
+
+    def _lora(self, arch: ModelArchitecture) -> bool:
+        """Each adapter fits the base model and the slots vLLM allocates for it."""
+        lora = self.pool.lora
+        if lora is None:
+            return True
+        if arch.vocab_size > LORA_MAX_VOCAB:
+            self._problem(
+                "lora",
+                f"{len(lora.adapters)} adapter(s)",
+                f"vLLM 0.19.1 refuses LoRA on a model whose vocabulary exceeds {LORA_MAX_VOCAB} tokens, "
+                f"and {self.pool.model} has {arch.vocab_size}",
+                "serve the adapters on a model with a smaller vocabulary, or merge each adapter into "
+                "its own copy of the model and serve that as a pool",
+            )
+            return False
+        ok = True
+        for name, adapter in lora.adapters.items():
+            key = f"lora.adapters.{name}"
+            if name == self.pool.served_name:
+                self._problem(
+                    key,
+                    name,
+                    "is the pool's own served model name, so requests for the base model would "
+                    "reach the adapter (or the other way round)",
+                    "rename the adapter",
+                )
+                ok = False
+            if adapter.base_model != self.pool.model:
+                self._problem(
+                    f"{key}.baseModel",
+                    adapter.base_model,
+                    f"the adapter was trained on {adapter.base_model}, and this pool serves "
+                    f"{self.pool.model}: its weights would not fit the pool's layers",
+                    f"serve it from a pool of {adapter.base_model}, or use an adapter trained on "
+                    f"{self.pool.model}",
+                )
+                ok = False
+            if adapter.rank > lora.rank:
+                larger = next(rank for rank in LORA_RANKS if rank >= adapter.rank)
+                self._problem(
+                    f"{key}.rank",
+                    adapter.rank,
+                    f"exceeds lora.maxLoraRank {lora.rank}: vLLM refuses to load an adapter "
+                    "whose rank is above the rank its slots are allocated for",
+                    f"raise lora.maxLoraRank to {larger} (or unset it), or use a lower-rank adapter",
+                )
+                ok = False
+        if lora.max_cpu_loras is not None and lora.max_cpu_loras < lora.slots:
+            self._problem(
+                "lora.maxCpuLoras",
+                lora.max_cpu_loras,
+                f"is below lora.maxLoras ({lora.slots}); vLLM refuses to start, since every "
+                "adapter in a GPU slot is also kept in CPU memory",
+                f"set lora.maxCpuLoras to at least {lora.slots}, or unset it",
+            )
+            ok = False
+        if lora.slots > len(lora.adapters) and not lora.runtime_loading:
+            self.warnings.append(
+                f"{self.key}.lora: maxLoras {lora.slots} reserves GPU memory for more adapters than the "
+                f"{len(lora.adapters)} listed, and runtimeLoading is off: lower maxLoras to "
+                f"{len(lora.adapters)} and give the memory to the KV cache"
+            )
+        return ok
 
     def _model(self) -> ModelArchitecture | None:
         catalog = self.stack.model_catalog
@@ -467,6 +543,7 @@ class PoolChecker:
             max_num_seqs=pool.max_num_seqs,
             margin_gib=pool.overhead_gib,
             release=release or sizing.PINNED_VLLM_RELEASE,
+            lora=pool.lora,
         )
 
     def _cuda_graph_headroom(self, product: str, memory: MemoryTerms) -> None:

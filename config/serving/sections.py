@@ -32,6 +32,7 @@ from config.kube_types import (
 )
 from config.names import MAX_POOL_NAME_LENGTH, PD_ROLES
 from config.section import Section
+from config.serving.lora import LoraConfig
 from config.storage.sections import ModelSource
 
 
@@ -313,6 +314,7 @@ class PoolConfig(Section):
     multi_node: MultiNodeConfig = Field(default_factory=MultiNodeConfig)
     kv_offload: KvOffloadConfig | None = None
     speculative: SpeculativeConfig | None = None
+    lora: LoraConfig | None = None
 
     @field_validator("node_selector")
     @classmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from config.escape_hatches import FlagParser, InputProblem, check_arguments
+from config.serving.lora import render_lora_args
 from config.serving.sections import KvTransferConfig, PoolConfig
 
 # Flag -> the typed config key (under pools.<name>) that owns it.
@@ -41,6 +42,11 @@ TYPED_FLAGS: dict[str, str] = {
     "--kv-transfer-config": "pdStacks.<name>.kvTransfer (rendered for prefill/decode roles)",
     "--kv-offloading-size": "kvOffload.sizeGib",
     "--kv-offloading-backend": "kvOffload.backend",
+    "--enable-lora": "lora",
+    "--max-loras": "lora.maxLoras",
+    "--max-lora-rank": "lora.maxLoraRank",
+    "--max-cpu-loras": "lora.maxCpuLoras",
+    "--lora-modules": "lora.adapters",
 }
 
 
@@ -68,7 +74,11 @@ def extra_args_problems(extra_args: list[str]) -> list[InputProblem]:
 
 
 def render_vllm_args(
-    pool: PoolConfig, max_model_len: int, model_path: str | None = None, revision: str | None = None
+    pool: PoolConfig,
+    max_model_len: int,
+    model_path: str | None = None,
+    revision: str | None = None,
+    adapter_paths: dict[str, str] | None = None,
 ) -> list[str]:
     """The container args for one pool's vLLM server (the model comes first).
 
@@ -77,7 +87,8 @@ def render_vllm_args(
     loads when it is not the hub id (a directory on the cache: S3 or cachePath
     sources); clients still see `servedModelName` (default: `model`). `revision` is the
     model's pinned commit (release.modelRevisions) for hub sources; the tokenizer is
-    read from the same commit unless extraArgs name another tokenizer.
+    read from the same commit unless extraArgs name another tokenizer. `adapter_paths`
+    are the cache directories of the pool's LoRA adapters, by name (ModelCache).
     """
     args = [
         model_path or pool.model,
@@ -120,6 +131,8 @@ def render_vllm_args(
             "--kv-offloading-backend",
             pool.kv_offload.backend,
         ]
+    if pool.lora is not None:
+        args += render_lora_args(pool.lora, pool.served_name, adapter_paths or {})
     return args + list(pool.extra_args)
 
 
