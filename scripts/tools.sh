@@ -107,7 +107,7 @@ fail() {
 
 # Runs a build function unless its marker binary exists; reports time taken.
 build_once() {
-  local name="$1" version="$2" marker started
+  local name="$1" version="$2" marker started lock
   marker="$(tool_path "$name")"
   if [ -x "$marker" ]; then
     step "$name" "$version already built in $(tool_dir "$name")"
@@ -115,6 +115,19 @@ build_once() {
   fi
   command -v go >/dev/null || fail "$name" "find the go toolchain (install Go 1.26)"
   mkdir -p "$(tool_dir "$name")"
+  # One build of a tool version at a time: two (`make test` while `make up` runs)
+  # would share its work directory, and the second's clean-up pulls it from under
+  # the first. The later one waits, then finds the tool built. The lock goes with
+  # this subshell (build_all runs each build in one).
+  exec {lock}>"$(tool_dir "$name").lock"
+  if ! flock -n "$lock"; then
+    step "$name" "another build of $version is running; waiting for it"
+    flock "$lock"
+  fi
+  if [ -x "$marker" ]; then
+    step "$name" "$version built meanwhile in $(tool_dir "$name")"
+    return
+  fi
   started=$(date +%s)
   step "$name" "building $version (cold: several minutes)"
   "build_$name"
