@@ -58,6 +58,9 @@ class ModelArchitecture(CatalogEntry):
     vocab_size: int = Field(gt=0)
     # config.json `tie_word_embeddings`: the output head reuses the input embedding.
     tie_word_embeddings: bool = False
+    # vLLM's model class implements SupportsLoRA (vllm/model_executor/models/*.py at the
+    # pinned release); without it `--enable-lora` fails at start-up.
+    supports_lora: bool = True
     # Hybrid layouts (Gemma 2/3, gpt-oss, Llama 4): only `full_attention_layers` layers
     # attend to the whole context; the others attend to a local window of
     # `sliding_window` tokens (sliding window, or Llama 4's chunked attention).
@@ -485,6 +488,8 @@ BUILTIN_MODELS: dict[str, ModelArchitecture] = {
             params_billion=16.4,
             encoder_params_billion=0.4,
             max_context=131072,
+            # vLLM 0.19.1 kimi_vl.py:290: KimiVLForConditionalGeneration is not SupportsLoRA.
+            supports_lora=False,
         ),
         "openai/gpt-oss-20b": ModelArchitecture(
             # config.json: 24 layers alternating sliding (window 128) and full attention,

@@ -295,6 +295,16 @@ def test_different_adapters_on_prefill_and_decode_are_refused() -> None:
     assert ".decode.lora" in outcome.error, outcome.error
 
 
+def test_a_model_vllm_has_no_lora_for_is_refused_at_preview() -> None:
+    """vLLM 0.19.1's KimiVLForConditionalGeneration does not implement SupportsLoRA."""
+    config = hub_only()
+    pool = config["llm-serving:pools"][POOL]
+    pool["model"] = pool["lora"]["adapters"]["summarize"]["baseModel"] = "moonshotai/Kimi-VL-A3B-Instruct"
+    outcome = run_outcome(config)
+    assert outcome.error is not None and not outcome.run.resources
+    assert f"llm-serving:pools.{POOL}.lora" in outcome.error and "implements no LoRA" in outcome.error
+
+
 def test_a_vocabulary_vllm_refuses_lora_for_is_refused_at_preview() -> None:
     """vLLM 0.19.1 raises at start-up for a vocabulary above 258048 (Gemma 3: 262208)."""
     config = hub_only()

@@ -263,6 +263,17 @@ class PoolChecker:
         lora = self.pool.lora
         if lora is None:
             return True
+        if not arch.supports_lora:
+            self._problem(
+                "lora",
+                f"{len(lora.adapters)} adapter(s)",
+                f"vLLM 0.19.1 implements no LoRA for {self.pool.model}'s architecture, so --enable-lora "
+                "fails at start-up",
+                "serve the adapters on a model vLLM supports LoRA for, or merge each adapter into its own "
+                "copy of the model and serve that as a pool (a model you describe under llm-serving:models "
+                "says so with supportsLora)",
+            )
+            return False
         if arch.vocab_size > LORA_MAX_VOCAB:
             self._problem(
                 "lora",
