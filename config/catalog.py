@@ -61,6 +61,9 @@ class ModelArchitecture(CatalogEntry):
     # vLLM's model class implements SupportsLoRA (vllm/model_executor/models/*.py at the
     # pinned release); without it `--enable-lora` fails at start-up.
     supports_lora: bool = True
+    # Mixture of experts: routed experts per MoE layer (config.json num_local_experts,
+    # n_routed_experts or num_experts). Unset: a dense model.
+    routed_experts: int | None = Field(default=None, gt=0)
     # Hybrid layouts (Gemma 2/3, gpt-oss, Llama 4): only `full_attention_layers` layers
     # attend to the whole context; the others attend to a local window of
     # `sliding_window` tokens (sliding window, or Llama 4's chunked attention).
@@ -169,6 +172,7 @@ _MIXTRAL = dict(
     vocab_size=32000,
     params_billion=46.7,
     max_context=32768,
+    routed_experts=8,
 )
 
 
@@ -249,6 +253,7 @@ BUILTIN_MODELS: dict[str, ModelArchitecture] = {
         num_layers=27,
         hidden_size=2048,
         intermediate_size=8 * 1408,  # 6 routed + 2 shared experts of width 1408
+        routed_experts=64,
         num_attention_heads=16,
         num_kv_heads=16,
         head_dim=192,
@@ -318,6 +323,7 @@ BUILTIN_MODELS: dict[str, ModelArchitecture] = {
             num_layers=24,
             hidden_size=2048,
             intermediate_size=4 * 1408 + 5632,
+            routed_experts=60,
             num_attention_heads=16,
             num_kv_heads=16,
             head_dim=128,
@@ -425,6 +431,7 @@ BUILTIN_MODELS: dict[str, ModelArchitecture] = {
             num_layers=48,
             hidden_size=5120,
             intermediate_size=2 * 8192,
+            routed_experts=16,
             num_attention_heads=40,
             num_kv_heads=8,
             head_dim=128,
@@ -478,6 +485,7 @@ BUILTIN_MODELS: dict[str, ModelArchitecture] = {
             num_layers=27,
             hidden_size=2048,
             intermediate_size=8 * 1408,
+            routed_experts=64,
             num_attention_heads=16,
             num_kv_heads=16,
             head_dim=192,
@@ -499,6 +507,7 @@ BUILTIN_MODELS: dict[str, ModelArchitecture] = {
             num_layers=24,
             hidden_size=2880,
             intermediate_size=4 * 2880,
+            routed_experts=32,
             num_attention_heads=64,
             num_kv_heads=8,
             head_dim=64,

@@ -315,3 +315,13 @@ def test_a_vocabulary_vllm_refuses_lora_for_is_refused_at_preview() -> None:
     assert outcome.error is not None and not outcome.run.resources
     assert f"llm-serving:pools.{POOL}.lora" in outcome.error
     assert "262208" in outcome.error and "258048" in outcome.error, outcome.error
+
+
+def test_lora_on_a_mixture_of_experts_model_warns_that_its_expert_slots_are_not_sized() -> None:
+    config = hub_only()
+    pool = config["llm-serving:pools"][POOL]
+    pool["model"] = pool["lora"]["adapters"]["summarize"]["baseModel"] = "Qwen/Qwen1.5-MoE-A2.7B"
+    pool["maxModelLen"] = 8192
+    (warning,) = [w for w in warnings_of(config) if "experts" in w]
+    assert f"pools.{POOL}.lora" in warning and "60 experts a layer" in warning and "overheadGib" in warning
+    assert not [w for w in warnings_of(hub_only()) if "experts" in w]

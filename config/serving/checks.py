@@ -325,6 +325,14 @@ class PoolChecker:
                 f"set lora.maxCpuLoras to at least {lora.slots}, or unset it",
             )
             ok = False
+        if arch.routed_experts or arch.attention == "mla":
+            layout = f"{arch.routed_experts} experts a layer" if arch.routed_experts else "MLA attention"
+            self.warnings.append(
+                f"{self.key}.lora: sizing counts the adapter slots of {self.pool.model} ({layout}) "
+                "as a dense Llama-style model's; vLLM also gives every expert (and MLA's own "
+                "projections) its slots, which the KV cache figure does not subtract: set overheadGib "
+                "to keep a margin"
+            )
         if lora.slots > len(lora.adapters) and not lora.runtime_loading:
             self.warnings.append(
                 f"{self.key}.lora: maxLoras {lora.slots} reserves GPU memory for more adapters than the "
