@@ -8,7 +8,8 @@ Runs, from a stopped cluster, the steps `make up` runs and times each:
      Ready: vLLM's start, torch.compile included);
   4. scripts/smoke.py: one streaming chat completion through the pool's Service,
      whose time to the first token it reports.
-Then prints each phase's seconds and the total.
+Then prints each phase's seconds and the total, and the working-set memory of every
+container on the real node once the answer is in (crictl stats).
 
 --cold-images builds the images again into an empty image cache (a temporary
 LLM_SERVING_IMAGES: Debian base, wheels, vLLM's and the router's images) and imports
@@ -34,6 +35,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import real_node  # noqa: E402
+
 LOCAL_CLUSTER = ROOT / "scripts" / "local-cluster"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
@@ -91,6 +96,7 @@ def main() -> int:
         phases["smoke"], output = timed(
             "first answer (scripts/smoke.py)", [str(PYTHON), "scripts/smoke.py", args.stack], env
         )
+        memory = real_node.container_memory()
     finally:
         subprocess.run([str(LOCAL_CLUSTER), "down"], cwd=ROOT, capture_output=True)
         if scratch is not None:
@@ -100,6 +106,10 @@ def main() -> int:
     print(f"{'total, up to the answer':<40} {total:8.1f} s ({'cold' if args.cold_images else 'warm'} images)")
     if first_token:
         print(f"{'time to first token of the request':<40} {float(first_token.group(1)):8.3f} s")
+    print("working-set memory on the real node after the answer:")
+    for container, working_set in sorted(memory.items(), key=lambda item: -item[1]):
+        print(f"  {container:<70} {working_set / 2**20:8.0f} MiB")
+    print(f"  {'all containers':<70} {sum(memory.values()) / 2**20:8.0f} MiB")
     return 0
 
 

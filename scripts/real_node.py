@@ -537,6 +537,27 @@ def crictl(*args: str, check: bool = True) -> str:
     ).stdout
 
 
+def container_memory() -> dict[str, int]:
+    """Working-set memory (bytes) of each running container on the node, by
+    `<namespace>/<pod>/<container>`, as the kubelet's eviction and `kubectl top` count it
+    (crictl stats through the CRI)."""
+    stats = json.loads(crictl("stats", "-o", "json") or "{}").get("stats", [])
+    memory = {}
+    for entry in stats:
+        attributes = entry["attributes"]
+        labels = attributes.get("labels", {})
+        key = "/".join(
+            (
+                labels.get("io.kubernetes.pod.namespace", "?"),
+                labels.get("io.kubernetes.pod.name", "?"),
+                attributes.get("metadata", {}).get("name", "?"),
+            )
+        )
+        working_set = entry.get("memory", {}).get("workingSetBytes", {}).get("value", 0)
+        memory[key] = int(working_set)
+    return memory
+
+
 def _stop_all_containers() -> None:
     """Every pod sandbox stopped and removed through the CRI, so containerd also tears
     down their network namespaces and releases their addresses."""
