@@ -325,3 +325,18 @@ def test_lora_on_a_mixture_of_experts_model_warns_that_its_expert_slots_are_not_
     (warning,) = [w for w in warnings_of(config) if "experts" in w]
     assert f"pools.{POOL}.lora" in warning and "60 experts a layer" in warning and "overheadGib" in warning
     assert not [w for w in warnings_of(hub_only()) if "experts" in w]
+
+
+@pytest.mark.parametrize("clash", ["adapter", "served name"])
+def test_an_adapter_name_another_route_also_matches_is_refused(clash: str) -> None:
+    """The gateway's header rules match served names and adapter names alike."""
+    config = example()
+    second = copy.deepcopy(config["llm-serving:pools"][POOL])
+    second["servedModelName"] = "summarize" if clash == "served name" else "llama-3.1-8b-b"
+    if clash == "served name":
+        del second["lora"]
+    config["llm-serving:pools"]["llama-b"] = second
+    config["llm-serving:inferenceGateway"]["routes"]["llama-b"] = {}
+    outcome = run_outcome(config)
+    assert outcome.error is not None and not outcome.run.resources
+    assert "matchModelHeader" in outcome.error and "'summarize'" in outcome.error, outcome.error

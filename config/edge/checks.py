@@ -22,9 +22,9 @@ def inference_gateway_problems(stack: StackConfig) -> list[Problem]:
     for name, route in gateway.routes.items():
         key = f"inferenceGateway.routes.{name}"
         if name in stack.pools:
-            served = stack.pools[name].served_name
+            pool = stack.pools[name]
         elif name in stack.pd_stacks:
-            served = stack.pd_stacks[name].prefill.served_name
+            pool = stack.pd_stacks[name].prefill
         else:
             problems.append(
                 Problem(
@@ -46,15 +46,21 @@ def inference_gateway_problems(stack: StackConfig) -> list[Problem]:
                 )
             )
         paths.setdefault(path, name)
-        if route.match_model_header:
-            if served in models:
+        if not route.match_model_header:
+            continue
+        # The header rule matches the served name and each LoRA adapter's name.
+        adapters = sorted(pool.lora.adapters) if pool.lora else []
+        for served in (pool.served_name, *adapters):
+            if served in models and models[served] != name:
+                what = "adapter" if served in adapters else "model"
                 problems.append(
                     Problem(
                         f"{key}.matchModelHeader",
                         True,
-                        f"route {models[served]} also serves model {served!r}; a request for it "
-                        "would match both",
-                        "set matchModelHeader: false on one of them, or serve distinct names",
+                        f"route {models[served]} also serves model {served!r} (here a {what} of {name}); "
+                        "a request for it would match both",
+                        "set matchModelHeader: false on one of them, or serve distinct names "
+                        "(rename the adapter)",
                     )
                 )
             models.setdefault(served, name)
