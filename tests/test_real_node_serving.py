@@ -12,6 +12,8 @@ Then, through the pool's Service (its ClusterIP, kube-proxy's rules on this mach
   from the hub at a pinned commit; the local target writes its stand-in where the
   adapters Job would have) is answered by the adapter: `/v1/models` lists it on the
   base model, and its log-probabilities differ from the base model's for one prompt;
+- every vLLM metric the stack's deployed alert rules and dashboards read is in the
+  running pod's `/metrics` after that traffic (a renamed or CPU-less metric fails);
 - a rolling update of the pool to a new model revision completes while a client keeps
   sending requests, and every one of them is answered: the test's copy of the stack
   file asks for a zero-downtime rollout (`rollout.maxSurge: 1, maxUnavailable: 0`),
@@ -30,6 +32,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -210,6 +213,65 @@ def test_the_lora_adapter_answers_requests_for_its_name(served, key):
     assert base_logprob != adapted_logprob, "the adapter's answer is the base model's"
     status, body = complete(host, port, None, model=ADAPTER)
     assert status == 401 and "choices" not in body, (status, body)
+
+
+# A metric name followed by its label selector in PromQL.
+METRIC_IN_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{")
+
+
+def expressions_in(document: object) -> list[str]:
+    """Every `expr` string anywhere in a dashboard's JSON."""
+    if isinstance(document, dict):
+        found = [document["expr"]] if isinstance(document.get("expr"), str) else []
+        return found + [e for value in document.values() for e in expressions_in(value)]
+    if isinstance(document, list):
+        return [e for value in document for e in expressions_in(value)]
+    return []
+
+
+def exported_samples(text: str) -> set[str]:
+    """Sample names in a Prometheus text exposition (counters with `_total`, histograms
+    as `_bucket`, `_sum`, `_count`)."""
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return {line.split("{")[0].split(" ")[0] for line in lines}
+
+
+def test_every_vllm_metric_the_deployed_rules_and_dashboards_read_is_exported(served, key):
+    host, port = service_address()
+    wait_for_service(host, port)
+    status, _ = complete(host, port, key)  # traffic, so every request metric has samples
+    assert status == 200
+    rules = [
+        rule["expr"]
+        for rule_object in get("prometheusrules", NAMESPACE)
+        for group in rule_object["spec"]["groups"]
+        for rule in group["rules"]
+    ]
+    dashboards = [
+        json.loads(text)
+        for config_map in get("configmaps", NAMESPACE)
+        if "grafana_dashboard" in config_map["metadata"].get("labels", {})
+        for text in config_map.get("data", {}).values()
+    ]
+    used = {
+        name
+        for expression in rules + [e for dashboard in dashboards for e in expressions_in(dashboard)]
+        for name in METRIC_IN_SELECTOR.findall(expression)
+        if name.startswith("vllm:")
+    }
+    assert rules and dashboards and used, (len(rules), len(dashboards), used)
+    connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT_SECONDS)
+    try:
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        exposition = response.read().decode()
+    finally:
+        connection.close()
+    assert response.status == 200, exposition[:500]
+    samples = exported_samples(exposition)
+    missing = sorted(name for name in used if name not in samples)
+    print(f"\n[real node] {len(used)} vLLM metrics read by the stack's rules and dashboards, all exported")
+    assert missing == [], f"read by our rules or dashboards, not exported by vLLM 0.19.1's pod: {missing}"
 
 
 class Client(threading.Thread):
