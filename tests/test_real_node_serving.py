@@ -213,6 +213,12 @@ def test_the_lora_adapter_answers_requests_for_its_name(served, key):
     assert base_logprob != adapted_logprob, "the adapter's answer is the base model's"
     status, body = complete(host, port, None, model=ADAPTER)
     assert status == 401 and "choices" not in body, (status, body)
+    # What the endpoint picker's LoRA affinity reads (GAIE's model server protocol):
+    # vllm:lora_requests_info, its max_lora label the rendered --max-loras.
+    (lora_info,) = [
+        line for line in metrics(host, port).splitlines() if line.startswith("vllm:lora_requests_info{")
+    ]
+    assert 'max_lora="1"' in lora_info, lora_info
 
 
 # A metric name followed by its label selector in PromQL.
@@ -227,6 +233,19 @@ def expressions_in(document: object) -> list[str]:
     if isinstance(document, list):
         return [e for value in document for e in expressions_in(value)]
     return []
+
+
+def metrics(host: str, port: int) -> str:
+    """The pod's Prometheus exposition (vLLM serves /metrics without the API key)."""
+    connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT_SECONDS)
+    try:
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        exposition = response.read().decode()
+    finally:
+        connection.close()
+    assert response.status == 200, exposition[:500]
+    return exposition
 
 
 def exported_samples(text: str) -> set[str]:
@@ -260,15 +279,7 @@ def test_every_vllm_metric_the_deployed_rules_and_dashboards_read_is_exported(se
         if name.startswith("vllm:")
     }
     assert rules and dashboards and used, (len(rules), len(dashboards), used)
-    connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT_SECONDS)
-    try:
-        connection.request("GET", "/metrics")
-        response = connection.getresponse()
-        exposition = response.read().decode()
-    finally:
-        connection.close()
-    assert response.status == 200, exposition[:500]
-    samples = exported_samples(exposition)
+    samples = exported_samples(metrics(host, port))
     missing = sorted(name for name in used if name not in samples)
     print(f"\n[real node] {len(used)} vLLM metrics read by the stack's rules and dashboards, all exported")
     assert missing == [], f"read by our rules or dashboards, not exported by vLLM 0.19.1's pod: {missing}"
