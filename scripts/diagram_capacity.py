@@ -3,7 +3,8 @@ CapacityReport (config/capacity.py), the numbers `pulumi preview` prints and the
 exports as `capacity`.
 
 One stacked bar per pool, in GiB per GPU on its smallest accepted GPU: weights,
-activation, non-torch memory, the pool's own `overheadGib` (when set) and the KV cache
+activation, non-torch memory, the pool's own `overheadGib` and its LoRA adapter slots
+(each when there is one) and the KV cache
 add up to total x gpuMemoryUtilization; the rest of the GPU (outside vLLM's share) tops
 the bar off at the GPU's torch-visible total. Above each bar: how many full
 `maxModelLen` sequences fit per pod, and the KV-cache tokens per pod. Under the bars, a
@@ -32,8 +33,11 @@ TERMS: tuple[tuple[str, str, str], ...] = (
     ("activation", "activation", "#f6b26b"),
     ("non_torch", "non-torch", "#b4a7d6"),
     ("margin", "overheadGib", "#a4a4a4"),
+    ("lora", "LoRA adapters", "#e06666"),
     ("kv_cache", "KV cache", "#93c47d"),
 )
+# Drawn only where a pool has them: a zero-height segment would be noise.
+OPTIONAL_TERMS = ("margin", "lora")
 OUTSIDE = ("outside", "outside vLLM's share", "#eeeeee")
 # Text as <text> (searchable, small files) and ids that do not change between runs.
 SVG_PARAMS = {"svg.fonttype": "none", "svg.hashsalt": "llm-serving"}
@@ -56,8 +60,7 @@ def capacity_terms(capacity: PoolCapacity) -> list[tuple[str, str, str, float]]:
     and the PR comment's columns (scripts/pr_comment.py)."""
     memory = capacity.memory
     terms = [(term, label, colour, getattr(memory, term)) for term, label, colour in TERMS]
-    # overheadGib only where a pool sets it: a zero-height segment would be noise.
-    terms = [t for t in terms if t[0] != "margin" or t[3] > 0]
+    terms = [t for t in terms if t[0] not in OPTIONAL_TERMS or t[3] > 0]
     outside_term, outside_label, outside_colour = OUTSIDE
     terms.append(
         (outside_term, outside_label, outside_colour, memory.total * (1 - memory.gpu_memory_utilization))
@@ -150,7 +153,7 @@ def _table(axes, pools: list[PoolCapacity]) -> None:
     """Every figure of the bars under them, one column per bar."""
     rows: list[tuple[str, str, str]] = []  # term, label, colour
     for term, label, colour in (*TERMS, OUTSIDE):
-        if term != "margin" or any(p.memory.margin > 0 for p in pools):
+        if term not in OPTIONAL_TERMS or any(getattr(p.memory, term) > 0 for p in pools):
             rows.append((term, label, colour))
     cells = []
     for term, _, _ in rows:

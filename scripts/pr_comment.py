@@ -66,16 +66,17 @@ def preview_summary(preview: str) -> list[str]:
 def capacity_table(report: CapacityReport) -> list[str]:
     """One Markdown row per pool, GiB per GPU as preview sums them."""
     rows = [
-        "| pool | GPU | pods x GPUs | weights | activation | non-torch | KV cache | KV tokens per pod "
-        "| full-length sequences per pod |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| pool | GPU | pods x GPUs | weights | activation | non-torch | LoRA slots + overheadGib | KV cache "
+        "| KV tokens per pod | full-length sequences per pod |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for capacity in report.pools.values():
         gib = {term: value for term, _, _, value in capacity_terms(capacity)}
         rows.append(
             f"| {capacity.pool} | {capacity.gpu_product} | {capacity.pods} x {capacity.gpus_per_pod} "
             f"| {gib['weights']:.2f} | {gib['activation']:.2f} | {gib['non_torch']:.2f} "
-            f"| {gib['kv_cache']:.2f} | {capacity.kv_cache_tokens_per_pod:,} "
+            f"| {gib.get('lora', 0) + gib.get('margin', 0):.2f} | {gib['kv_cache']:.2f} "
+            f"| {capacity.kv_cache_tokens_per_pod:,} "
             f"| {capacity.max_concurrent_full_sequences} of {capacity.max_model_len:,} tokens |"
         )
     return rows

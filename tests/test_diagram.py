@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from diagram import DOCS_IMAGES, StackInputs, draw, load_stack, main, topology_of
-from diagram_capacity import capacity_segments
+from diagram_capacity import OPTIONAL_TERMS, capacity_segments
 from diagram_topology import Topology, build_topology
 from diagram_traffic import allowed_traffic
 from harness import ROOT
@@ -36,6 +36,7 @@ OUTPUT_KEYS = {
     "activation": "activation",
     "non_torch": "nonTorch",
     "margin": "overhead",
+    "lora": "loraAdapters",
     "kv_cache": "kvCache",
 }
 
@@ -137,8 +138,13 @@ def test_capacity_chart_shows_the_capacity_report(stack_file: Path, pictures):
     for pool, capacity in inputs.report.pools.items():
         memory = exported[pool]["memoryGiBPerGpu"]
         for term, key in OUTPUT_KEYS.items():
-            if term == "margin" and not any(p.memory.margin for p in inputs.report.pools.values()):
-                assert f"value {pool} margin" not in groups
+            if term in OPTIONAL_TERMS and not any(
+                getattr(p.memory, term) for p in inputs.report.pools.values()
+            ):
+                assert f"value {pool} {term}" not in groups
+                continue
+            if key not in memory:  # a term the capacity output leaves out when zero
+                assert texts(groups[f"value {pool} {term}"]) == ["0.00"], (pool, term)
                 continue
             assert texts(groups[f"value {pool} {term}"]) == [f"{memory[key]:.2f}"], (pool, term)
         assert texts(groups[f"value {pool} total"]) == [f"{memory['total']:.2f}"]
