@@ -16,6 +16,7 @@ from config.names import (
     HF_TOKEN_SECRET_NAME,
     PD_ROLES,
     SHARED_CLAIM_NAME,
+    adapters_job_name,
     epp_name,
     pool_claim_name,
     prefetch_job_name,
@@ -75,11 +76,13 @@ def planned_objects(stack: StackConfig, *, has_hf_token: bool) -> list[PlannedOb
             key = f"inferenceGateway.routes.{name}"
             objects += [PlannedObject(kind, epp_name(name), key) for kind in ("Deployment", "Service")]
     cache = stack.model_cache
-    for name, _, key in stack.serving_pool_entries():
+    for name, pool, key in stack.serving_pool_entries():
         if cache.mode == "pvc":
             objects.append(PlannedObject("PersistentVolumeClaim", pool_claim_name(name), key))
-        if cache.prefetch.enabled:
+        if pool.source.downloaded_by_job(cache.prefetch.enabled):
             objects.append(PlannedObject("Job", prefetch_job_name(name), key))
+        if pool.lora is not None:
+            objects.append(PlannedObject("Job", adapters_job_name(name), f"{key}.lora"))
     if cache.mode != "pvc":
         objects.append(PlannedObject("PersistentVolumeClaim", SHARED_CLAIM_NAME, "modelCache"))
     if has_hf_token and not stack.hugging_face.existing_secret:

@@ -73,7 +73,9 @@ class Budget:
 def stack_budget(stack: StackConfig, layouts: dict[str, PoolLayout]) -> Budget:
     """The stack at its largest: pools at max replicas + rollout surge (each replica
     `layouts[pool].nodes_per_replica` pods), routers + surge, endpoint pickers, one
-    prefetch Job per pool (an upper bound: pools sharing a model share one), claims."""
+    download Job per pool that gets one (an upper bound: pools sharing a model share
+    one), an adapters Job per LoRA pool (its containers run one after another, so it
+    counts as one download container), claims."""
     budget = Budget()
     pools = stack.serving_pools()
     for name, pool in pools.items():
@@ -101,8 +103,11 @@ def stack_budget(stack: StackConfig, layouts: dict[str, PoolLayout]) -> Budget:
             {"cpu": picker.resources.cpu, "memory": picker.resources.memory},
             {"cpu": picker.resources.effective_cpu_limit, "memory": picker.resources.memory},
         )
-    if stack.model_cache.prefetch.enabled:
-        budget.add_pods(len(pools), PREFETCH_REQUESTS, PREFETCH_LIMITS)
+    prefetch = stack.model_cache.prefetch.enabled
+    download_jobs = sum(pool.source.downloaded_by_job(prefetch) for pool in pools.values())
+    download_jobs += sum(pool.lora is not None for pool in pools.values())
+    if download_jobs:
+        budget.add_pods(download_jobs, PREFETCH_REQUESTS, PREFETCH_LIMITS)
     budget.claims = len(pools) if stack.model_cache.mode == "pvc" else 1
     budget.storage = budget.claims * quantity(stack.model_cache.size)
     return budget

@@ -136,12 +136,11 @@ def hf_download_command(pool: PoolConfig, revision: str | None) -> list[str]:
 def download_for(
     pool: PoolConfig, mount_path: str, prefetch: bool, hub_image: str, revision: str | None = None
 ) -> Download | None:
-    """The download a pool needs before vLLM starts, or None.
-
-    S3 sources are always downloaded (nothing else would fetch them); hub models only
-    when prefetch is on (vLLM downloads them itself otherwise); cache paths never.
-    """
+    """The download a pool needs before vLLM starts, or None
+    (`ModelSource.downloaded_by_job` says when)."""
     source = pool.source
+    if not source.downloaded_by_job(prefetch):
+        return None
     if source.s3 is not None:
         credentials = source.s3.credentials
         return Download(
@@ -150,8 +149,6 @@ def download_for(
             secret_env=_s3_secret_env(source.s3),
             secret_name=credentials.secret_name if credentials else None,
         )
-    if source.cache_path is not None or not prefetch:
-        return None
     return Download(
         image=hub_image,
         command=hf_download_command(pool, revision),

@@ -189,3 +189,9 @@ class ModelSource(Section):
         if self.cache_path is not None:
             return "cachePath"
         return "huggingFace"
+
+    def downloaded_by_job(self, prefetch: bool) -> bool:
+        """Whether a Job fills the cache with these weights before vLLM starts: S3
+        always (nothing else would fetch them), the hub only with prefetch on (vLLM
+        downloads them itself otherwise), a cache path never."""
+        return self.kind == "s3" or (self.kind == "huggingFace" and prefetch)
