@@ -56,6 +56,21 @@ def pod_templates_at_most(run: ProgramRun) -> list[tuple[dict, int]]:
 
 
 def test_quota_holds_every_pod_at_its_largest_and_gpus_exactly(stack_run):
+    assert_quota_holds_every_pod(stack_run)
+
+
+def test_quota_holds_the_download_job_of_an_s3_pool_with_prefetch_off():
+    """S3 weights always get their Job, prefetch or not (ModelSource.downloaded_by_job)."""
+    config = copy.deepcopy(stack_file_config(ROOT / "Pulumi.dev.yaml"))
+    config["llm-serving:modelCache"]["prefetch"] = {"enabled": False}
+    pool = config["llm-serving:pools"]["llama-3-1-8b"]
+    pool["source"] = {"s3": {"bucket": "models", "prefix": "llama-3.1-8b"}}
+    run = run_program(config)
+    assert [j.inputs["metadata"]["name"] for j in run.of_kind("Job")] == ["llama-3-1-8b-prefetch"]
+    assert_quota_holds_every_pod(run)
+
+
+def assert_quota_holds_every_pod(stack_run: ProgramRun) -> None:
     (quota,) = stack_run.of_kind("ResourceQuota")
     hard = quota.inputs["spec"]["hard"]
     totals = {
